@@ -1,0 +1,1 @@
+"""The four Switchboard services. None imports another: they meet through events and gRPC."""

@@ -1,0 +1,1 @@
+"""Customer-360: profiles, identities, assets, timeline, value tier and anomalies."""

@@ -1,0 +1,1 @@
+"""Notifications: templates, channels, preferences, delivery tracking and live feeds."""

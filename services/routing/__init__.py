@@ -1,0 +1,1 @@
+"""Routing: workers, skills, queues, offers and the dispatch of technicians."""

@@ -1,0 +1,1 @@
+"""Routing's pure logic: no I/O, no framework."""

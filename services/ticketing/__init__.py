@@ -1,0 +1,1 @@
+"""Ticketing: tickets, their lifecycle, SLA clocks, work orders, audit and satisfaction."""

@@ -1,0 +1,1 @@
+"""Ticketing's pure logic: no I/O, no framework."""

@@ -1,0 +1,1 @@
+"""The event bus: outbox relay, consumer runtime on kombu, and the embedded in-process bus."""

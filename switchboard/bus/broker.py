@@ -1,0 +1,250 @@
+"""RabbitMQ through kombu: the relay's publisher and the threaded consumer runtime.
+
+Queues are quorum queues with a delivery limit and a dead-letter exchange. A handler that fails is
+retried with backoff (handling.Applier); one that keeps failing, or a message that can never be
+applied, is republished to the dead-letter exchange with its reason (confirmed) and only then
+acknowledged. A process that dies mid-message leaves it unacknowledged: the broker redelivers it,
+and after delivery_limit deliveries dead-letters it itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from kombu import Connection, Exchange, Producer, Queue
+from kombu import Consumer as KombuConsumer
+from kombu.message import Message
+
+from switchboard.bus.handling import Applier, HandlerFailed
+from switchboard.bus.relay import OutgoingMessage
+from switchboard.bus.topology import DEAD_LETTER_EXCHANGE, Subscription, dead_letter_queue, exchange_name
+from switchboard.errors import MalformedEvent
+from switchboard.settings import Settings
+
+log = structlog.get_logger("switchboard.bus")
+
+_TRANSPORT_OPTIONS = {"confirm_publish": True}
+
+
+def events_exchange(source: str) -> Exchange:
+    # Declared exactly as nameko declares it, so either side may create it first.
+    return Exchange(exchange_name(source), type="topic", durable=True, auto_delete=False)
+
+
+def _dead_letter_exchange() -> Exchange:
+    return Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True, auto_delete=False)
+
+
+def _quorum(**extra: Any) -> dict[str, Any]:
+    return {"x-queue-type": "quorum", **extra}
+
+
+class BrokerPublisher:
+    """Publishes with publisher confirms and the mandatory flag; one connection, used by one thread."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._connection: Connection | None = None
+        self._producer: Producer | None = None
+        self._declared: set[str] = set()
+        self.unroutable = 0
+
+    def _ready(self) -> Producer:
+        if self._producer is None:
+            self._connection = Connection(self.url, transport_options=_TRANSPORT_OPTIONS, heartbeat=0)
+            self._connection.ensure_connection(max_retries=1)
+            self._producer = Producer(self._connection.channel(), on_return=self._on_return)
+            self._declared.clear()
+        return self._producer
+
+    def _on_return(self, exception: Exception, exchange: str, routing_key: str, message: Any) -> None:
+        # No queue is bound for this event type yet. The broker definitions in deploy/ give every
+        # events exchange an alternate exchange that keeps such messages; here, make it visible.
+        self.unroutable += 1
+        log.warning("event.unroutable", exchange=exchange, routing_key=routing_key, reason=str(exception))
+
+    def publish(self, message: OutgoingMessage) -> None:
+        try:
+            producer = self._ready()
+            if message.exchange not in self._declared:
+                source = message.exchange.removesuffix(".events")
+                events_exchange(source)(producer.channel).declare()
+                self._declared.add(message.exchange)
+            producer.publish(
+                message.body,
+                exchange=message.exchange,
+                routing_key=message.routing_key,
+                content_type=message.content_type,
+                content_encoding="utf-8",
+                headers=message.headers,
+                message_id=message.event_id,
+                delivery_mode=2,
+                mandatory=True,
+                retry=False,
+            )
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        connection, self._connection, self._producer = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.release()
+            except Exception as exc:  # closing a broken connection may fail again; it is gone either way
+                log.debug("publisher.close_failed", error=repr(exc))
+
+
+@dataclass(frozen=True)
+class ServiceQueues:
+    """A service's queues on the broker: one per subscription, plus its dead-letter queue."""
+
+    settings: Settings
+    service: str
+    subscriptions: list[Subscription]
+
+    def queues(self) -> list[tuple[Subscription, Queue]]:
+        result = []
+        for subscription in self.subscriptions:
+            name = subscription.queue(self.service)
+            arguments = _quorum(
+                **{
+                    "x-delivery-limit": self.settings.delivery_limit,
+                    "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                    "x-dead-letter-routing-key": name,
+                },
+            )
+            if subscription.ordered:
+                arguments["x-single-active-consumer"] = True
+            queue = Queue(
+                name,
+                events_exchange(subscription.source),
+                routing_key=subscription.event_type,
+                durable=True,
+                auto_delete=False,
+                queue_arguments=arguments,
+            )
+            result.append((subscription, queue))
+        return result
+
+    def declare(self, channel: Any) -> None:
+        """Exchanges, queues, bindings and the dead-letter queue; safe to repeat."""
+        dlq = Queue(
+            dead_letter_queue(self.service),
+            _dead_letter_exchange(),
+            routing_key=dead_letter_queue(self.service),
+            durable=True,
+            auto_delete=False,
+            queue_arguments=_quorum(),
+        )
+        dlq(channel).declare()
+        for _, queue in self.queues():
+            queue(channel).declare()
+            channel.queue_bind(dlq.name, DEAD_LETTER_EXCHANGE, routing_key=queue.name)
+
+
+class BrokerConsumer:
+    """Runs a service's subscriptions on ``consumer_threads`` threads, each with its own connection."""
+
+    def __init__(self, settings: Settings, applier: Applier, subscriptions: list[Subscription]) -> None:
+        if settings.broker_url is None:
+            raise ValueError("BrokerConsumer needs SWITCHBOARD_BROKER_URL")
+        self.settings, self.applier = settings, applier
+        self.url: str = settings.broker_url
+        self.service = applier.service
+        self.topology = ServiceQueues(settings, applier.service, subscriptions)
+        self.ready = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        threads = [
+            threading.Thread(target=self._work, args=(stop,), name=f"{self.service}-consumer-{i}", daemon=True)
+            for i in range(self.settings.consumer_threads)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _work(self, stop: threading.Event) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                self._consume(stop)
+                backoff = 0.5
+            except Exception as exc:
+                log.warning("consumer.disconnected", service=self.service, error=repr(exc), retry_in=backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    def _consume(self, stop: threading.Event) -> None:
+        with Connection(self.url, transport_options=_TRANSPORT_OPTIONS, heartbeat=30) as connection:
+            connection.ensure_connection(max_retries=1)
+            channel = connection.channel()
+            self.topology.declare(channel)
+            producer = Producer(channel, on_return=self._on_dead_letter_return)
+            consumers = [
+                KombuConsumer(
+                    channel,
+                    queues=[queue],
+                    on_message=self._handler(subscription, producer),
+                    prefetch_count=self.settings.prefetch,
+                    accept=None,
+                )
+                for subscription, queue in self.topology.queues()
+            ]
+            for consumer in consumers:
+                consumer.consume()
+            log.info("consumer.ready", service=self.service, queues=[q.name for _, q in self.topology.queues()])
+            self.ready.set()
+            while not stop.is_set():
+                try:
+                    connection.drain_events(timeout=0.5)
+                except TimeoutError:
+                    connection.heartbeat_check()
+            for consumer in consumers:
+                consumer.cancel()
+
+    def _handler(self, subscription: Subscription, producer: Producer) -> Any:
+        queue_name = subscription.queue(self.service)
+
+        def on_message(message: Message) -> None:
+            try:
+                self.applier.apply(subscription, message.body, message.content_type)
+            except (MalformedEvent, HandlerFailed) as exc:
+                self._dead_letter(producer, queue_name, message, str(exc))
+            message.ack()
+
+        return on_message
+
+    def _dead_letter(self, producer: Producer, queue_name: str, message: Message, reason: str) -> None:
+        headers = dict(message.headers or {})
+        headers.update(
+            {
+                "x-switchboard-reason": reason,
+                "x-switchboard-queue": queue_name,
+                "x-switchboard-failed-at": datetime.now(UTC).isoformat(),
+            }
+        )
+        producer.publish(
+            message.body,
+            exchange=DEAD_LETTER_EXCHANGE,
+            routing_key=queue_name,
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
+            headers=headers,
+            message_id=message.properties.get("message_id"),
+            delivery_mode=2,
+            mandatory=True,
+            retry=False,
+        )
+        log.error("event.dead_lettered", queue=queue_name, message_id=message.properties.get("message_id"), reason=reason)
+
+    @staticmethod
+    def _on_dead_letter_return(exception: Exception, exchange: str, routing_key: str, message: Any) -> None:
+        # The dead-letter queue is declared before consuming starts; a return means it was deleted.
+        raise RuntimeError(f"dead-letter queue for {routing_key} is missing: {exception}")
+

@@ -1,0 +1,115 @@
+"""The outbox relay: publishes committed events, then marks them sent.
+
+At least once: a relay that dies after publishing and before marking publishes the rows again,
+and consumers' inboxes absorb the repeat. On PostgreSQL several relays share one outbox (rows are
+claimed with FOR UPDATE SKIP LOCKED); SQLite has no SKIP LOCKED, so run one relay per file.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import Connection, Row, select, update
+
+from switchboard.db.engine import Database
+from switchboard.db.tables import outbox
+from switchboard.db.types import utcnow
+
+log = structlog.get_logger("switchboard.relay")
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    event_id: str
+    exchange: str
+    routing_key: str
+    content_type: str
+    body: bytes
+    headers: dict[str, Any]
+
+
+class Publisher(Protocol):
+    def publish(self, message: OutgoingMessage) -> None:
+        """Return once the message is safely delivered (broker confirm, or applied in-process)."""
+
+
+def _message(row: Row[Any]) -> OutgoingMessage:
+    return OutgoingMessage(
+        event_id=row.event_id,
+        exchange=row.exchange,
+        routing_key=row.routing_key,
+        content_type=row.content_type,
+        body=row.body,
+        headers=dict(row.headers or {}),
+    )
+
+
+class Relay:
+    def __init__(
+        self, db: Database, publisher: Publisher, *, batch: int, poll: float, wake: threading.Event | None = None
+    ) -> None:
+        self.db, self.publisher, self.batch, self.poll = db, publisher, batch, poll
+        # Set by the unit of work after a commit that emitted events, so the relay need not poll fast.
+        self.wake = wake or threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("relay.started", service=self.db.service)
+        backoff = self.poll
+        while not stop.is_set():
+            try:
+                sent = self.relay_once()
+                backoff = self.poll
+            except Exception as exc:
+                log.warning("relay.error", service=self.db.service, error=repr(exc))
+                sent, backoff = 0, min(backoff * 2, 5.0)
+            if sent == 0:
+                self.wake.wait(backoff)
+                self.wake.clear()
+        log.info("relay.stopped", service=self.db.service)
+
+    def relay_once(self) -> int:
+        """Publish one batch of pending rows; return how many went out.
+
+        A publish that fails ends the batch: the rows sent before it are marked, the failed one
+        records its error and stays pending, and the error propagates so the loop backs off.
+        """
+        pending = select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(self.batch)
+        if self.db.is_sqlite:
+            # One relay per file: read, publish outside the write lock, then mark.
+            with self.db.engine.begin() as connection:
+                rows = connection.execute(pending).all()
+            sent, failure = self._publish_all(rows)
+            with self.db.engine.begin() as connection:
+                self._mark(connection, sent, failure)
+        else:
+            with self.db.engine.begin() as connection:
+                rows = connection.execute(pending.with_for_update(skip_locked=True)).all()
+                sent, failure = self._publish_all(rows)
+                self._mark(connection, sent, failure)
+        if failure is not None:
+            raise failure[1]
+        return len(sent)
+
+    def _publish_all(self, rows: list[Row[Any]]) -> tuple[list[int], tuple[int, Exception] | None]:
+        sent: list[int] = []
+        for row in rows:
+            try:
+                self.publisher.publish(_message(row))
+            except Exception as exc:
+                return sent, (row.id, exc)
+            sent.append(row.id)
+        return sent, None
+
+    @staticmethod
+    def _mark(connection: Connection, sent: list[int], failure: tuple[int, Exception] | None) -> None:
+        if sent:
+            connection.execute(update(outbox).where(outbox.c.id.in_(sent)).values(published_at=utcnow()))
+        if failure is not None:
+            connection.execute(
+                update(outbox)
+                .where(outbox.c.id == failure[0])
+                .values(attempts=outbox.c.attempts + 1, last_error=repr(failure[1])[:2000])
+            )

@@ -1,0 +1,59 @@
+"""What a service declares about itself, and the runtime it gets: the composition root's vocabulary.
+
+Services are discovered through the ``switchboard.services`` entry points, so the chassis never
+imports one by name.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from switchboard.bus.topology import Subscription
+from switchboard.db import migrate
+from switchboard.db.engine import Database, open_database
+from switchboard.db.uow import UnitOfWork
+from switchboard.rpc.server import ApiBinding
+from switchboard.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """A running service's adapters: its database and the relay it wakes after each commit."""
+
+    settings: Settings
+    db: Database
+    relay_wake: threading.Event = field(default_factory=threading.Event)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.db, on_commit=self.relay_wake.set)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    port_offset: int
+    migrations: Path | None
+    api: Callable[[Runtime], list[ApiBinding]]
+    subscriptions: list[Subscription] = field(default_factory=list)
+
+    def open(self, settings: Settings) -> Runtime:
+        """Connect to the service's database and bring its schema up to date."""
+        db = open_database(settings, self.name)
+        migrate.upgrade(db, self.migrations)
+        return Runtime(settings=settings, db=db)
+
+
+def load_services(only: list[str] | None = None) -> list[ServiceDefinition]:
+    found = sorted(
+        (ep.load() for ep in entry_points(group="switchboard.services")), key=lambda d: d.port_offset
+    )
+    if only:
+        unknown = set(only) - {d.name for d in found}
+        if unknown:
+            raise ValueError(f"unknown service(s) {sorted(unknown)}; known: {[d.name for d in found]}")
+        found = [d for d in found if d.name in only]
+    return found

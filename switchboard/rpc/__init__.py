@@ -1,0 +1,1 @@
+"""gRPC: tokens, the call interceptor, server bootstrap and client helpers."""

@@ -1,0 +1,177 @@
+"""Running the suite: every role of some services in one process, or one process per role.
+
+Roles: ``api`` (the gRPC server), ``consumer`` (applies subscribed events from RabbitMQ) and
+``relay`` (publishes the outbox). The embedded default runs all of them in one process with the
+in-process bus; the production layout runs each as its own process, any number of replicas.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+from kombu import Connection
+
+from switchboard.bus.broker import BrokerConsumer, BrokerPublisher, ServiceQueues
+from switchboard.bus.embedded import EmbeddedBus
+from switchboard.bus.handling import Applier
+from switchboard.bus.relay import Publisher, Relay
+from switchboard.composition import Runtime, ServiceDefinition
+from switchboard.rpc.server import GrpcServer, build_server
+from switchboard.settings import Settings
+
+log = structlog.get_logger("switchboard.runner")
+
+ROLES = ("api", "consumer", "relay")
+
+
+@dataclass
+class Suite:
+    """Some roles of some services, in this process, on threads."""
+
+    settings: Settings
+    definitions: list[ServiceDefinition]
+    roles: tuple[str, ...] = ROLES
+    stopping: threading.Event = field(default_factory=threading.Event)
+    runtimes: dict[str, Runtime] = field(default_factory=dict)
+    servers: dict[str, GrpcServer] = field(default_factory=dict)
+    consumers: dict[str, BrokerConsumer] = field(default_factory=dict)
+    relays: dict[str, Relay] = field(default_factory=dict)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self, ready_timeout: float = 30.0) -> None:
+        if self.settings.embedded and set(self.roles) != set(ROLES):
+            raise ValueError("the embedded bus runs every role in one process; set SWITCHBOARD_BROKER_URL to split them")
+        for definition in self.definitions:
+            self.runtimes[definition.name] = definition.open(self.settings)
+        if self.settings.embedded:
+            self._start_embedded_bus()
+        else:
+            self._start_broker_roles()
+        if "api" in self.roles:
+            for definition in self.definitions:
+                runtime = self.runtimes[definition.name]
+                server = build_server(
+                    self.settings, definition.name, definition.api(runtime), self.settings.port_of(definition.port_offset)
+                )
+                server.start()
+                self.servers[definition.name] = server
+                log.info("api.listening", service=definition.name, address=server.address)
+        for name, consumer in self.consumers.items():
+            if not consumer.ready.wait(ready_timeout):
+                raise TimeoutError(f"{name}'s consumer did not connect to the broker within {ready_timeout}s")
+
+    def _start_embedded_bus(self) -> None:
+        bus = EmbeddedBus()
+        for definition in self.definitions:
+            runtime = self.runtimes[definition.name]
+            bus.subscribe(Applier(definition.name, runtime.uow, self.settings), runtime.db, definition.subscriptions)
+        for definition in self.definitions:
+            self._start_relay(definition.name, bus)
+
+    def _start_broker_roles(self) -> None:
+        url = self.settings.broker_url
+        assert url is not None
+        for definition in self.definitions:
+            runtime = self.runtimes[definition.name]
+            if "consumer" in self.roles and definition.subscriptions:
+                consumer = BrokerConsumer(
+                    self.settings, Applier(definition.name, runtime.uow, self.settings), definition.subscriptions
+                )
+                self.consumers[definition.name] = consumer
+                self._spawn(f"{definition.name}-consumer", consumer.run)
+            if "relay" in self.roles:
+                self._start_relay(definition.name, BrokerPublisher(url))
+
+    def _start_relay(self, name: str, publisher: Publisher) -> None:
+        runtime = self.runtimes[name]
+        relay = Relay(
+            runtime.db, publisher, batch=self.settings.relay_batch, poll=self.settings.relay_poll, wake=runtime.relay_wake
+        )
+        self.relays[name] = relay
+        self._spawn(f"{name}-relay", relay.run)
+
+    def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
+        thread = threading.Thread(target=target, args=(self.stopping,), name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.stopping.set()
+        for relay in self.relays.values():
+            relay.wake.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        for relay in self.relays.values():
+            close = getattr(relay.publisher, "close", None)
+            if close is not None:
+                close()
+        for runtime in self.runtimes.values():
+            runtime.db.dispose()
+
+
+def wait_for_signal() -> None:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+
+
+def declare_topology(settings: Settings, definitions: list[ServiceDefinition]) -> None:
+    """Declare every consumer queue before any relay publishes, so the first events find their queues."""
+    assert settings.broker_url is not None
+    with Connection(settings.broker_url) as connection:
+        channel = connection.channel()
+        for definition in definitions:
+            ServiceQueues(settings, definition.name, definition.subscriptions).declare(channel)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # If the supervisor is killed outright, the kernel sends SIGTERM to its children: none is left behind.
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def supervise(settings: Settings, definitions: list[ServiceDefinition], out: Callable[[str], None]) -> int:
+    """The production layout on one machine: one process per service and role."""
+    declare_topology(settings, definitions)
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    for definition in definitions:
+        roles = [r for r in ROLES if r != "consumer" or definition.subscriptions]
+        for role in roles:
+            command = [sys.executable, "-m", "switchboard", "serve", definition.name, "--role", role]
+            process = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: PLW1509 - prctl must run in the child
+            children.append((f"{definition.name}/{role}", process))
+            out(f"  {definition.name:<14} {role:<9} pid {process.pid}")
+        out(f"  {definition.name:<14} gRPC      {settings.host}:{settings.port_of(definition.port_offset)}")
+    out("Ctrl-C stops everything.")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.is_set():
+        for label, process in children:
+            if process.poll() is not None:
+                out(f"{label} exited with status {process.returncode}; stopping the suite")
+                stop.set()
+        stop.wait(0.5)
+    for _, process in children:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for _, process in children:
+        try:
+            process.wait(timeout=settings.shutdown_grace + 5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return 0 if all(p.returncode in (0, -signal.SIGTERM) for _, p in children) else 1
+

@@ -1,0 +1,83 @@
+"""Settings from the environment (prefix ``SWITCHBOARD_``), checked once at start-up."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(Path("var"), description="Where the embedded default keeps its SQLite files.")
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL URL (postgresql+psycopg://...); each service uses its own schema. "
+        "Unset: one SQLite file per service under data_dir.",
+    )
+    broker_url: str | None = Field(
+        None, description="RabbitMQ URL (amqp://user:pass@host:5672/vhost). Unset: the in-process bus."
+    )
+    host: str = Field("127.0.0.1", description="Address the gRPC servers listen on.")
+    base_port: int = Field(50051, ge=1, le=65500, description="ticketing listens here, routing +1, ...")
+    auth_secret: SecretStr | None = Field(
+        None,
+        description="HMAC key that signs bearer tokens. Unset on the embedded default: a random key "
+        "kept in data_dir/auth.secret. Required when a database or broker URL is set.",
+    )
+    token_issuer: str = "switchboard"
+    reflection: bool = Field(True, description="Serve gRPC reflection (turn off in production if wanted).")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    grpc_workers: int = Field(16, ge=1, description="Threads per gRPC server.")
+    shutdown_grace: float = Field(5.0, ge=0, description="Seconds in-flight calls get at shutdown.")
+    client_deadline: float = Field(10.0, gt=0, description="Deadline of a client call that has no other.")
+    handler_attempts: int = Field(4, ge=1, description="Tries of an event handler before dead-lettering.")
+    handler_backoff: float = Field(0.2, ge=0, description="First retry delay in seconds; doubles each try.")
+    handler_backoff_max: float = Field(5.0, ge=0)
+    delivery_limit: int = Field(
+        10, ge=1, description="Broker-side redeliveries (crashes included) before a message is dead-lettered."
+    )
+    prefetch: int = Field(32, ge=1, description="Unacknowledged messages per consumer thread.")
+    consumer_threads: int = Field(2, ge=1, description="Consumer threads per service, each with its own connection.")
+    relay_batch: int = Field(200, ge=1, description="Outbox rows published per relay transaction.")
+    relay_poll: float = Field(0.05, gt=0, description="Seconds an idle relay waits before looking again.")
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Settings:
+        if (self.database_url or self.broker_url) and self.auth_secret is None:
+            raise ValueError(
+                "SWITCHBOARD_AUTH_SECRET must be set when SWITCHBOARD_DATABASE_URL or "
+                "SWITCHBOARD_BROKER_URL is: every process must verify tokens with the same key"
+            )
+        if self.database_url and not self.database_url.startswith("postgresql"):
+            raise ValueError("SWITCHBOARD_DATABASE_URL must be a PostgreSQL URL (postgresql+psycopg://...)")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """No broker: events travel on the in-process bus."""
+        return self.broker_url is None
+
+    def port_of(self, offset: int) -> int:
+        return self.base_port + offset
+
+    def signing_key(self) -> str:
+        if self.auth_secret is not None:
+            return self.auth_secret.get_secret_value()
+        path = self.data_dir / "auth.secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

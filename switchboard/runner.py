@@ -173,5 +173,8 @@ def supervise(settings: Settings, definitions: list[ServiceDefinition], out: Cal
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    return 0 if all(p.returncode in (0, -signal.SIGTERM) for _, p in children) else 1
+    failed = [(label, p.returncode) for label, p in children if p.returncode not in (0, -signal.SIGTERM)]
+    for label, code in failed:
+        out(f"{label} ended with status {code}")
+    return 1 if failed else 0
 

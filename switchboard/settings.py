@@ -55,6 +55,8 @@ class Settings(BaseSettings):
                 "SWITCHBOARD_AUTH_SECRET must be set when SWITCHBOARD_DATABASE_URL or "
                 "SWITCHBOARD_BROKER_URL is: every process must verify tokens with the same key"
             )
+        if self.auth_secret is not None and len(self.auth_secret.get_secret_value().encode()) < 32:
+            raise ValueError("SWITCHBOARD_AUTH_SECRET must be at least 32 bytes (HS256 needs a 256-bit key)")
         if self.database_url and not self.database_url.startswith("postgresql"):
             raise ValueError("SWITCHBOARD_DATABASE_URL must be a PostgreSQL URL (postgresql+psycopg://...)")
         return self

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from switchboard import logs
-from switchboard.composition import load_services
+from switchboard.composition import ServiceDefinition, load_services
 from switchboard.rpc import auth
 from switchboard.runner import ROLES, Suite
 from switchboard.settings import Settings
@@ -66,8 +66,13 @@ def start_suite() -> Iterator[Callable[..., Suite]]:
     """Start Suite(s) in this process; every one is stopped at the end of the test."""
     started: list[Suite] = []
 
-    def start(settings: Settings, services: list[str] | None = None, roles: tuple[str, ...] = ROLES) -> Suite:
-        suite = Suite(settings, load_services(services), roles=roles)
+    def start(
+        settings: Settings,
+        services: list[str] | None = None,
+        roles: tuple[str, ...] = ROLES,
+        definitions: list[ServiceDefinition] | None = None,
+    ) -> Suite:
+        suite = Suite(settings, definitions if definitions is not None else load_services(services), roles=roles)
         started.append(suite)
         suite.start()
         return suite

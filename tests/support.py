@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
@@ -106,11 +107,23 @@ def queue_depth(url: str, queue: str) -> int:
         return int(count)
 
 
-def get_message(url: str, queue: str) -> Any:
-    """Take one message off a queue (acknowledged), or None."""
+@dataclass(frozen=True)
+class Taken:
+    headers: dict[str, Any]
+    body: bytes
+    content_type: str
+
+
+def get_message(url: str, queue: str) -> Taken | None:
+    """Take one message off an existing queue (acknowledged), or None; never redeclares the queue."""
     with Connection(url) as connection:
-        message = connection.SimpleQueue(queue, no_ack=True).queue(connection.default_channel).get(no_ack=True)
-        return message
+        channel = connection.channel()
+        raw = channel.basic_get(queue, no_ack=True)
+        if raw is None:
+            return None
+        message = channel.message_to_python(raw)
+        body = message.body if isinstance(message.body, bytes) else message.body.encode()
+        return Taken(headers=dict(message.headers or {}), body=body, content_type=message.content_type)
 
 
 class Api:
@@ -137,3 +150,16 @@ class Api:
     def close(self) -> None:
         for channel in self._channels:
             channel.close()
+
+
+def publish_raw(url: str, exchange: str, routing_key: str, body: bytes, content_type: str = "application/json") -> None:
+    """Publish bytes as another system would, declaring the exchange as Switchboard does."""
+    from kombu import Exchange, Producer
+
+    with Connection(url, transport_options={"confirm_publish": True}) as connection:
+        channel = connection.channel()
+        target = Exchange(exchange, type="topic", durable=True)
+        target(channel).declare()
+        Producer(channel).publish(
+            body, exchange=exchange, routing_key=routing_key, content_type=content_type, content_encoding="utf-8"
+        )

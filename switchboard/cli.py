@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from typing import Annotated, Any
 
 import grpc
@@ -143,7 +142,7 @@ def health(timeout: Annotated[float, typer.Option(help="Seconds to wait for each
                 )
                 state = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
             except grpc.RpcError as error:
-                state = f"UNREACHABLE ({error.code().name})"  # type: ignore[attr-defined]
+                state = f"UNREACHABLE ({error.code().name})"
         failed |= state != "SERVING"
         typer.echo(f"{definition.name:<14} {target:<22} {state}")
     raise typer.Exit(1 if failed else 0)
@@ -194,7 +193,9 @@ def ticket_get(
 ) -> None:
     """Show one ticket."""
     request = (
-        ticketing_pb2.GetTicketRequest(number=ref) if ref.startswith("T-") else ticketing_pb2.GetTicketRequest(ticket_id=ref)
+        ticketing_pb2.GetTicketRequest(number=ref)
+        if ref.startswith("T-")
+        else ticketing_pb2.GetTicketRequest(ticket_id=ref)
     )
     with client.channel(_target("ticketing")) as ch:
         reply = _call(ticketing_pb2_grpc.TicketingServiceStub(ch).GetTicket, request, token)
@@ -236,4 +237,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -48,9 +48,7 @@ class ServiceDefinition:
 
 
 def load_services(only: list[str] | None = None) -> list[ServiceDefinition]:
-    found = sorted(
-        (ep.load() for ep in entry_points(group="switchboard.services")), key=lambda d: d.port_offset
-    )
+    found = sorted((ep.load() for ep in entry_points(group="switchboard.services")), key=lambda d: d.port_offset)
     if only:
         unknown = set(only) - {d.name for d in found}
         if unknown:

@@ -92,7 +92,7 @@ def decode(body: bytes, content_type: str | None) -> Event:
 
 def _unpack(packed: any_pb2.Any, kind: EventType) -> Message:
     payload = kind.payload()
-    if not packed.Is(payload.DESCRIPTOR):
+    if packed.TypeName() != payload.DESCRIPTOR.full_name:
         raise MalformedEvent(
             f"payload of {kind.name} must be {payload.DESCRIPTOR.full_name}, got {packed.TypeName()!r}"
         )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
-from kombu import Connection
+from kombu.connection import Connection
 
 from switchboard.bus.broker import BrokerConsumer, BrokerPublisher, ServiceQueues
 from switchboard.bus.embedded import EmbeddedBus
@@ -47,7 +47,9 @@ class Suite:
 
     def start(self, ready_timeout: float = 30.0) -> None:
         if self.settings.embedded and set(self.roles) != set(ROLES):
-            raise ValueError("the embedded bus runs every role in one process; set SWITCHBOARD_BROKER_URL to split them")
+            raise ValueError(
+                "the embedded bus runs every role in one process; set SWITCHBOARD_BROKER_URL to split them"
+            )
         for definition in self.definitions:
             self.runtimes[definition.name] = definition.open(self.settings)
         if self.settings.embedded:
@@ -58,7 +60,10 @@ class Suite:
             for definition in self.definitions:
                 runtime = self.runtimes[definition.name]
                 server = build_server(
-                    self.settings, definition.name, definition.api(runtime), self.settings.port_of(definition.port_offset)
+                    self.settings,
+                    definition.name,
+                    definition.api(runtime),
+                    self.settings.port_of(definition.port_offset),
                 )
                 server.start()
                 self.servers[definition.name] = server
@@ -92,7 +97,11 @@ class Suite:
     def _start_relay(self, name: str, publisher: Publisher) -> None:
         runtime = self.runtimes[name]
         relay = Relay(
-            runtime.db, publisher, batch=self.settings.relay_batch, poll=self.settings.relay_poll, wake=runtime.relay_wake
+            runtime.db,
+            publisher,
+            batch=self.settings.relay_batch,
+            poll=self.settings.relay_poll,
+            wake=runtime.relay_wake,
         )
         self.relays[name] = relay
         self._spawn(f"{name}-relay", relay.run)
@@ -150,7 +159,7 @@ def supervise(settings: Settings, definitions: list[ServiceDefinition], out: Cal
         roles = [r for r in ROLES if r != "consumer" or definition.subscriptions]
         for role in roles:
             command = [sys.executable, "-m", "switchboard", "serve", definition.name, "--role", role]
-            process = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: PLW1509 - prctl must run in the child
+            process = subprocess.Popen(command, preexec_fn=_die_with_parent)  # prctl must run in the child
             children.append((f"{definition.name}/{role}", process))
             out(f"  {definition.name:<14} {role:<9} pid {process.pid}")
         out(f"  {definition.name:<14} gRPC      {settings.host}:{settings.port_of(definition.port_offset)}")
@@ -177,4 +186,3 @@ def supervise(settings: Settings, definitions: list[ServiceDefinition], out: Cal
     for label, code in failed:
         out(f"{label} ended with status {code}")
     return 1 if failed else 0
-

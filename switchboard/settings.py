@@ -46,7 +46,12 @@ class Settings(BaseSettings):
     prefetch: int = Field(32, ge=1, description="Unacknowledged messages per consumer thread.")
     consumer_threads: int = Field(2, ge=1, description="Consumer threads per service, each with its own connection.")
     relay_batch: int = Field(200, ge=1, description="Outbox rows published per relay transaction.")
-    relay_poll: float = Field(0.05, gt=0, description="Seconds an idle relay waits before looking again.")
+    relay_poll: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds an idle relay waits before looking again; commits wake it at once "
+        "(in-process, or by PostgreSQL NOTIFY), so this is only the safety net.",
+    )
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

@@ -10,11 +10,14 @@ from switchboard.errors import FieldViolation, InvalidArgument
 
 def _path(violation: protovalidate.Violation) -> str:
     parts: list[str] = []
-    for element in violation.proto.field.elements:
+    path = violation.proto.field
+    for element in path.elements if path is not None else []:
         name = element.field_name
         subscript = element.subscript
         if subscript is not None:
-            parts.append(f"{name}[{subscript.value!r}]" if isinstance(subscript.value, str) else f"{name}[{subscript.value}]")
+            parts.append(
+                f"{name}[{subscript.value!r}]" if isinstance(subscript.value, str) else f"{name}[{subscript.value}]"
+            )
         else:
             parts.append(name)
     return ".".join(parts)

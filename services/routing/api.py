@@ -8,9 +8,9 @@ from services.routing import service
 from services.routing.domain.tasks import Task
 from switchboard import paging
 from switchboard.composition import Runtime
+from switchboard.routing.v1 import routing_pb2, routing_pb2_grpc
 from switchboard.rpc.auth import AGENT, SUPERVISOR
 from switchboard.rpc.server import ApiBinding
-from switchboard.routing.v1 import routing_pb2, routing_pb2_grpc
 
 PERMISSIONS = {"ListTasks": frozenset({AGENT, SUPERVISOR})}
 

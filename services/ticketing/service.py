@@ -10,8 +10,8 @@ from services.ticketing.domain.tickets import NewTicket, Ticket
 from services.ticketing.store import TicketStore
 from switchboard.db.types import utcnow
 from switchboard.db.uow import UnitOfWork
-from switchboard.envelope import Event
 from switchboard.enums import channel_value
+from switchboard.envelope import Event
 from switchboard.errors import NotFound
 from switchboard.events.v1.integration_events_pb2 import DeviceFaultReported
 from switchboard.events.v1.ticketing_events_pb2 import TicketCreated

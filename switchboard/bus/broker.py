@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from kombu import Connection, Exchange, Producer, Queue
-from kombu import Consumer as KombuConsumer
+from kombu.connection import Connection
+from kombu.entity import Exchange, Queue
 from kombu.message import Message
+from kombu.messaging import Consumer as KombuConsumer
+from kombu.messaging import Producer
 
 from switchboard.bus.handling import Applier, HandlerFailed
 from switchboard.bus.relay import OutgoingMessage
@@ -241,10 +243,11 @@ class BrokerConsumer:
             mandatory=True,
             retry=False,
         )
-        log.error("event.dead_lettered", queue=queue_name, message_id=message.properties.get("message_id"), reason=reason)
+        log.error(
+            "event.dead_lettered", queue=queue_name, message_id=message.properties.get("message_id"), reason=reason
+        )
 
     @staticmethod
     def _on_dead_letter_return(exception: Exception, exchange: str, routing_key: str, message: Any) -> None:
         # The dead-letter queue is declared before consuming starts; a return means it was deleted.
         raise RuntimeError(f"dead-letter queue for {routing_key} is missing: {exception}")
-

@@ -8,15 +8,18 @@ claimed with FOR UPDATE SKIP LOCKED); SQLite has no SKIP LOCKED, so run one rela
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import psycopg
 import structlog
 from sqlalchemy import Connection, Row, select, update
 
 from switchboard.db.engine import Database
 from switchboard.db.tables import outbox
 from switchboard.db.types import utcnow
+from switchboard.db.uow import outbox_channel
 
 log = structlog.get_logger("switchboard.relay")
 
@@ -57,6 +60,8 @@ class Relay:
 
     def run(self, stop: threading.Event) -> None:
         log.info("relay.started", service=self.db.service)
+        if not self.db.is_sqlite:
+            threading.Thread(target=self._listen, args=(stop,), name=f"{self.db.service}-listen", daemon=True).start()
         backoff = self.poll
         while not stop.is_set():
             try:
@@ -69,6 +74,21 @@ class Relay:
                 self.wake.wait(backoff)
                 self.wake.clear()
         log.info("relay.stopped", service=self.db.service)
+
+    def _listen(self, stop: threading.Event) -> None:
+        """Wake on the NOTIFY that every committing unit of work sends; polling remains the safety net."""
+        conninfo = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not stop.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True) as connection:
+                    connection.execute(f'LISTEN "{outbox_channel(self.db.service)}"')
+                    self.wake.set()  # anything committed while not listening
+                    while not stop.is_set():
+                        for _ in connection.notifies(timeout=1.0, stop_after=1):
+                            self.wake.set()
+            except psycopg.Error as exc:
+                log.warning("relay.listen_failed", service=self.db.service, error=repr(exc))
+                stop.wait(1.0)
 
     def relay_once(self) -> int:
         """Publish one batch of pending rows; return how many went out.
@@ -93,7 +113,7 @@ class Relay:
             raise failure[1]
         return len(sent)
 
-    def _publish_all(self, rows: list[Row[Any]]) -> tuple[list[int], tuple[int, Exception] | None]:
+    def _publish_all(self, rows: Sequence[Row[Any]]) -> tuple[list[int], tuple[int, Exception] | None]:
         sent: list[int] = []
         for row in rows:
             try:

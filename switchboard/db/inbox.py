@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -13,10 +12,7 @@ from switchboard.db.types import utcnow
 def claim(session: Session, consumer: str, event_id: str) -> bool:
     """True if this consumer had not applied the event; the claim commits or rolls back with the effect."""
     values = {"consumer": consumer, "event_id": event_id, "applied_at": utcnow()}
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert(inbox) if dialect == "postgresql" else sqlite.insert(inbox) if dialect == "sqlite" else insert(inbox))
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(inbox).values(values).on_conflict_do_nothing().returning(inbox.c.event_id)
     # rowcount is -1 for ON CONFLICT DO NOTHING with psycopg 3: RETURNING tells whether it went in.
-    inserted = session.execute(
-        statement.values(values).on_conflict_do_nothing().returning(inbox.c.event_id)  # type: ignore[union-attr]
-    ).first()
-    return inserted is not None
+    return session.execute(statement).first() is not None

@@ -29,7 +29,7 @@ _PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 _ANONYMOUS = Caller(subject="anonymous", roles=frozenset())
 
 
-class CallInterceptor(grpc.ServerInterceptor):
+class CallInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]  # generic only in the stubs
     def __init__(self, verifier: TokenVerifier, permissions: Mapping[str, frozenset[str]]) -> None:
         # permissions: full method name ("/pkg.Service/Method") -> roles that may call it. A method
         # not listed is refused to everyone but admins: forgetting a rule must not open a door.
@@ -37,12 +37,14 @@ class CallInterceptor(grpc.ServerInterceptor):
         self._permissions = permissions
 
     def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None], details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler | None:
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = continuation(details)
         if handler is None:
             return None
-        method: str = details.method  # type: ignore[attr-defined]
+        method: str = details.method
         public = method.startswith(_PUBLIC_PREFIXES)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
@@ -62,6 +64,7 @@ class CallInterceptor(grpc.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
+        assert handler.stream_unary is not None
         return grpc.stream_unary_rpc_method_handler(
             self._unary(method, public, handler.stream_unary),
             request_deserializer=handler.request_deserializer,
@@ -99,7 +102,9 @@ class CallInterceptor(grpc.ServerInterceptor):
         log.exception("rpc.internal_error", correlation_id=correlation_id)
         return status.internal_error(correlation_id)
 
-    def _log(self, method: str, work: WorkContext | None, code: grpc.StatusCode, started: float, ctx: grpc.ServicerContext) -> None:
+    def _log(
+        self, method: str, work: WorkContext | None, code: grpc.StatusCode, started: float, ctx: grpc.ServicerContext
+    ) -> None:
         if method.startswith(_PUBLIC_PREFIXES) and code is grpc.StatusCode.OK:
             return  # probes every few seconds would drown the log
         log.info(
@@ -112,7 +117,9 @@ class CallInterceptor(grpc.ServerInterceptor):
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
-    def _unary(self, method: str, public: bool, behavior: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
+    def _unary(
+        self, method: str, public: bool, behavior: Callable[[Any, grpc.ServicerContext], Any]
+    ) -> Callable[..., Any]:
         def run(request: Any, ctx: grpc.ServicerContext) -> Any:
             started, work, failure = time.perf_counter(), None, None
             try:

@@ -40,9 +40,7 @@ class GrpcServer:
 
 
 def build_server(settings: Settings, name: str, bindings: list[ApiBinding], port: int) -> GrpcServer:
-    permissions = {
-        f"/{b.service_name}/{method}": roles for b in bindings for method, roles in b.permissions.items()
-    }
+    permissions = {f"/{b.service_name}/{method}": roles for b in bindings for method, roles in b.permissions.items()}
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.grpc_workers, thread_name_prefix=f"{name}-grpc"),
         interceptors=[CallInterceptor(TokenVerifier(settings), permissions)],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
@@ -34,7 +36,9 @@ def to_status(exc: errors.SwitchboardError) -> grpc.Status:
             return _status(code_pb2.INVALID_ARGUMENT, message, request)
         case errors.NotFound():
             return _status(
-                code_pb2.NOT_FOUND, message, error_details_pb2.ResourceInfo(resource_type=exc.kind, resource_name=exc.key)
+                code_pb2.NOT_FOUND,
+                message,
+                error_details_pb2.ResourceInfo(resource_type=exc.kind, resource_name=exc.key),
             )
         case errors.FailedPrecondition():
             failure = error_details_pb2.PreconditionFailure(
@@ -42,9 +46,13 @@ def to_status(exc: errors.SwitchboardError) -> grpc.Status:
             )
             return _status(code_pb2.FAILED_PRECONDITION, message, failure)
         case errors.Aborted():
-            return _status(code_pb2.ABORTED, message, error_details_pb2.ErrorInfo(reason="STALE_VERSION", domain=_DOMAIN))
+            return _status(
+                code_pb2.ABORTED, message, error_details_pb2.ErrorInfo(reason="STALE_VERSION", domain=_DOMAIN)
+            )
         case errors.AlreadyExists():
-            return _status(code_pb2.ALREADY_EXISTS, message, error_details_pb2.ErrorInfo(reason="CONFLICT", domain=_DOMAIN))
+            return _status(
+                code_pb2.ALREADY_EXISTS, message, error_details_pb2.ErrorInfo(reason="CONFLICT", domain=_DOMAIN)
+            )
         case errors.PermissionDenied():
             return _status(
                 code_pb2.PERMISSION_DENIED, message, error_details_pb2.ErrorInfo(reason="ROLE_MISSING", domain=_DOMAIN)
@@ -66,10 +74,9 @@ def internal_error(correlation_id: str) -> grpc.Status:
 
 def describe(error: grpc.RpcError) -> str:
     """A human sentence for a failed call, with every field violation."""
-    code = error.code() if isinstance(error, grpc.Call) else None
-    text = error.details() if isinstance(error, grpc.Call) else str(error)
-    lines = [f"{code.name if code else 'ERROR'}: {text}"]
-    status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
+    call = cast(grpc.Call, error)  # the error raised by a failed call is also that call
+    lines = [f"{call.code().name}: {call.details()}"]
+    status = rpc_status.from_call(call)
     for detail in status.details if status else []:
         if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             request = error_details_pb2.BadRequest()

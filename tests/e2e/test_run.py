@@ -21,7 +21,17 @@ def use_the_slice(env: dict[str, str]) -> None:
     env = {**env, "SWITCHBOARD_TOKEN": token.stdout.strip()}
 
     created = switchboard(
-        env, "ticket", "create", "--customer", "C-42", "--subject", "Washing machine leaks", "--skill", "washers", "--priority", "2"
+        env,
+        "ticket",
+        "create",
+        "--customer",
+        "C-42",
+        "--subject",
+        "Washing machine leaks",
+        "--skill",
+        "washers",
+        "--priority",
+        "2",
     )
     assert created.returncode == 0, created.stderr
     assert created.stdout.startswith("T-000001  P2  Washing machine leaks")

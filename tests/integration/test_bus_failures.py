@@ -24,7 +24,12 @@ pytestmark = pytest.mark.integration
 
 
 def ticket_created(subject: str, number: str = "T-000042") -> bytes:
-    return to_json(seal(TicketCreated(ticket_id=f"id-{number}", number=number, customer_id="C-1001", subject=subject), correlation_id="corr-1"))
+    return to_json(
+        seal(
+            TicketCreated(ticket_id=f"id-{number}", number=number, customer_id="C-1001", subject=subject),
+            correlation_id="corr-1",
+        )
+    )
 
 
 class Probe:
@@ -56,7 +61,10 @@ QUEUE = "evt-ticketing-ticket.created--probe.remember_ticket"
 
 @pytest.fixture
 def probe_suite(
-    settings_factory: Callable[..., Settings], start_suite: Callable[..., Suite], amqp_url: str, pg_url: str
+    amqp_url: str,
+    pg_url: str,
+    settings_factory: Callable[..., Settings],
+    start_suite: Callable[..., Suite],
 ) -> tuple[Probe, Suite]:
     probe = Probe()
     settings = settings_factory(broker_url=amqp_url, database_url=pg_url, handler_attempts=3)
@@ -69,25 +77,33 @@ def applied(suite: Suite) -> int:
         return int(connection.execute(select(func.count()).select_from(inbox)).scalar_one())
 
 
-def test_the_same_message_delivered_twice_has_one_effect(probe_suite: tuple[Probe, Suite], amqp_url: str) -> None:
+def test_the_same_message_delivered_twice_has_one_effect(
+    amqp_url: str,
+    probe_suite: tuple[Probe, Suite],
+) -> None:
     probe, suite = probe_suite
     body = ticket_created("Washing machine leaks")
 
     support.publish_raw(amqp_url, "ticketing.events", "ticket.created", body)
     support.publish_raw(amqp_url, "ticketing.events", "ticket.created", body)
 
-    support.wait_for(lambda: support.queue_depth(amqp_url, QUEUE) == 0 and applied(suite) == 1, what="both deliveries consumed")
+    support.wait_for(
+        lambda: support.queue_depth(amqp_url, QUEUE) == 0 and applied(suite) == 1, what="both deliveries consumed"
+    )
     support.publish_raw(amqp_url, "ticketing.events", "ticket.created", ticket_created("Dryer is loud", "T-000043"))
     support.wait_for(lambda: applied(suite) == 2, what="the next event")
     assert probe.calls == ["Washing machine leaks", "Dryer is loud"]
 
 
 def test_a_failing_handler_is_retried_then_dead_lettered_with_its_reason_and_consuming_goes_on(
-    probe_suite: tuple[Probe, Suite], amqp_url: str
+    amqp_url: str,
+    probe_suite: tuple[Probe, Suite],
 ) -> None:
     probe, suite = probe_suite
 
-    support.publish_raw(amqp_url, "ticketing.events", "ticket.created", ticket_created("boom: dryer on fire", "T-000007"))
+    support.publish_raw(
+        amqp_url, "ticketing.events", "ticket.created", ticket_created("boom: dryer on fire", "T-000007")
+    )
     support.publish_raw(amqp_url, "ticketing.events", "ticket.created", ticket_created("Oven door stuck", "T-000008"))
 
     support.wait_for(lambda: support.queue_depth(amqp_url, "probe.dead-letter") == 1, what="the dead letter")
@@ -110,7 +126,11 @@ def test_a_failing_handler_is_retried_then_dead_lettered_with_its_reason_and_con
     ],
 )
 def test_a_malformed_message_is_dead_lettered_with_its_reason(
-    probe_suite: tuple[Probe, Suite], amqp_url: str, body: bytes, content_type: str, reason: str
+    amqp_url: str,
+    probe_suite: tuple[Probe, Suite],
+    body: bytes,
+    content_type: str,
+    reason: str,
 ) -> None:
     probe, suite = probe_suite
 
@@ -139,7 +159,10 @@ class CrashAfterPublish:
 
 
 def test_a_relay_that_dies_after_publishing_publishes_again_and_the_effect_happens_once(
-    settings_factory: Callable[..., Settings], start_suite: Callable[..., Suite], amqp_url: str, pg_url: str
+    amqp_url: str,
+    pg_url: str,
+    settings_factory: Callable[..., Settings],
+    start_suite: Callable[..., Suite],
 ) -> None:
     from switchboard.bus.relay import Relay
 
@@ -158,7 +181,9 @@ def test_a_relay_that_dies_after_publishing_publishes_again_and_the_effect_happe
         relay.relay_once()
     assert relay.relay_once() == 1
 
-    support.wait_for(lambda: applied(consumer) == 1 and support.queue_depth(amqp_url, QUEUE) == 0, what="both copies consumed")
+    support.wait_for(
+        lambda: applied(consumer) == 1 and support.queue_depth(amqp_url, QUEUE) == 0, what="both copies consumed"
+    )
     assert probe.calls == ["Fridge is warm"]
     with runtime.db.engine.connect() as connection:
         row = connection.execute(select(outbox.c.published_at, outbox.c.attempts)).one()

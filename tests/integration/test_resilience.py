@@ -40,7 +40,9 @@ def task_count_per_ticket(suite_or_url: Suite | str) -> dict[str, int]:
 
 def create_tickets(api: support.Api, prefix: str, count: int) -> list[str]:
     return [
-        api.ticketing.CreateTicket(create_request(f"{prefix}-{i:04d}"), metadata=api.metadata, timeout=10).ticket.ticket_id
+        api.ticketing.CreateTicket(
+            create_request(f"{prefix}-{i:04d}"), metadata=api.metadata, timeout=10
+        ).ticket.ticket_id
         for i in range(count)
     ]
 
@@ -59,7 +61,9 @@ class DiesAfterDelivering:
 
 
 def test_the_embedded_bus_killed_mid_delivery_redelivers_and_applies_once(
-    settings_factory: Callable[..., Settings], start_suite: Callable[..., Suite], api_factory: Callable[..., support.Api]
+    settings_factory: Callable[..., Settings],
+    start_suite: Callable[..., Suite],
+    api_factory: Callable[..., support.Api],
 ) -> None:
     settings = settings_factory()
     api_only = start_suite(settings, services=["ticketing", "routing"])
@@ -133,11 +137,11 @@ def broker() -> Iterator[Broker]:
 
 @pytest.mark.integration
 def test_rabbitmq_restarted_while_relay_and_consumers_run_loses_nothing(
+    pg_url: str,
+    amqp_url: str,
     settings_factory: Callable[..., Settings],
     start_suite: Callable[..., Suite],
     api_factory: Callable[..., support.Api],
-    pg_url: str,
-    amqp_url: str,
     broker: Broker,
 ) -> None:
     settings = settings_factory(broker_url=amqp_url, database_url=pg_url)

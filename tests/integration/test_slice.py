@@ -46,7 +46,9 @@ def run_slice(api: support.Api) -> None:
 
 
 def test_slice_on_the_embedded_bus(
-    settings_factory: Callable[..., Settings], start_suite: Callable[..., object], api_factory: Callable[..., support.Api]
+    settings_factory: Callable[..., Settings],
+    start_suite: Callable[..., object],
+    api_factory: Callable[..., support.Api],
 ) -> None:
     settings = settings_factory()
     start_suite(settings)
@@ -55,11 +57,11 @@ def test_slice_on_the_embedded_bus(
 
 @pytest.mark.integration
 def test_slice_on_rabbitmq_and_postgres(
+    pg_url: str,
+    amqp_url: str,
     settings_factory: Callable[..., Settings],
     start_suite: Callable[..., object],
     api_factory: Callable[..., support.Api],
-    pg_url: str,
-    amqp_url: str,
 ) -> None:
     settings = settings_factory(database_url=pg_url, broker_url=amqp_url)
     start_suite(settings)
@@ -67,7 +69,9 @@ def test_slice_on_rabbitmq_and_postgres(
 
 
 def test_a_retried_create_returns_the_first_ticket_and_emits_once(
-    settings_factory: Callable[..., Settings], start_suite: Callable[..., object], api_factory: Callable[..., support.Api]
+    settings_factory: Callable[..., Settings],
+    start_suite: Callable[..., object],
+    api_factory: Callable[..., support.Api],
 ) -> None:
     settings = settings_factory()
     start_suite(settings)

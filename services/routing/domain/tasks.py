@@ -29,7 +29,14 @@ class Task:
 
 
 def task_for_ticket(
-    *, task_id: str, ticket_id: str, customer_id: str, priority: int, skills: tuple[str, ...], language: str, now: datetime
+    *,
+    task_id: str,
+    ticket_id: str,
+    customer_id: str,
+    priority: int,
+    skills: tuple[str, ...],
+    language: str,
+    now: datetime,
 ) -> Task:
     return Task(
         task_id=task_id,

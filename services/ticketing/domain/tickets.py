@@ -97,7 +97,9 @@ def numbered(ticket: Ticket, seq: int) -> Ticket:
     return replace(ticket, seq=seq)
 
 
-def from_device_fault(*, asset_id: str, customer_id: str, fault_code: str, description: str, event_id: str) -> NewTicket:
+def from_device_fault(
+    *, asset_id: str, customer_id: str, fault_code: str, description: str, event_id: str
+) -> NewTicket:
     return NewTicket(
         customer_id=customer_id,
         asset_id=asset_id,

@@ -40,6 +40,13 @@ class ServiceDefinition:
     api: Callable[[Runtime], list[ApiBinding]]
     subscriptions: list[Subscription] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # The handler's name names its queue and its inbox slot: two alike would share them.
+        names = [s.handler_name for s in self.subscriptions]
+        clashes = sorted({n for n in names if names.count(n) > 1})
+        if clashes:
+            raise ValueError(f"{self.name}: handler names must be unique, repeated: {clashes}")
+
     def open(self, settings: Settings) -> Runtime:
         """Connect to the service's database and bring its schema up to date."""
         db = open_database(settings, self.name)

@@ -72,10 +72,11 @@ def to_dict(envelope: Envelope) -> dict[str, Any]:
 def decode(body: bytes, content_type: str | None) -> Event:
     """Parse, validate and unpack an envelope, or raise MalformedEvent saying why."""
     envelope = Envelope()
+    media_type = (content_type or "").split(";")[0].strip().lower()
     try:
-        if content_type in (None, "", JSON, "application/json; charset=utf-8"):
+        if media_type in ("", JSON):
             json_format.Parse(body, envelope, ignore_unknown_fields=True)
-        elif content_type == PROTOBUF:
+        elif media_type == PROTOBUF:
             envelope.ParseFromString(body)
         else:
             raise MalformedEvent(f"unsupported content type {content_type!r}; send {JSON} or {PROTOBUF}")
@@ -96,7 +97,10 @@ def _unpack(packed: any_pb2.Any, kind: EventType) -> Message:
         raise MalformedEvent(
             f"payload of {kind.name} must be {payload.DESCRIPTOR.full_name}, got {packed.TypeName()!r}"
         )
-    packed.Unpack(payload)
+    try:
+        packed.Unpack(payload)
+    except DecodeError as exc:
+        raise MalformedEvent(f"payload of {kind.name} is not a valid {payload.DESCRIPTOR.full_name}: {exc}") from exc
     found = validation.violations(payload)
     if found:
         raise MalformedEvent("invalid payload: " + "; ".join(f"{v.field}: {v.description}" for v in found))

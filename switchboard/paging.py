@@ -27,5 +27,19 @@ def decode(token: str, *, expected: set[str]) -> dict[str, str | int] | None:
     except (ValueError, UnicodeDecodeError):
         position = None
     if not isinstance(position, dict) or set(position) != expected:
-        raise InvalidArgument([FieldViolation("page_token", "not a token this list returned; start without one")])
+        raise _forged()
     return position
+
+
+def integer_at(position: dict[str, str | int] | None, key: str, default: int = 0) -> int:
+    """The non-negative integer a decoded token holds at key (default for the first page)."""
+    if position is None:
+        return default
+    value = position[key]
+    if type(value) is not int or value < 0:
+        raise _forged()
+    return value
+
+
+def _forged() -> InvalidArgument:
+    return InvalidArgument([FieldViolation("page_token", "not a token this list returned; start without one")])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -79,9 +81,14 @@ class Settings(BaseSettings):
             return self.auth_secret.get_secret_value()
         path = self.data_dir / "auth.secret"
         if not path.exists():
+            # Written aside, then linked into place: two processes starting at once agree on one key.
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
+            draft = path.with_name(f".auth.secret.{os.getpid()}")
+            draft.touch(mode=0o600)
+            draft.write_text(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+            draft.unlink()
         return path.read_text().strip()
 
 

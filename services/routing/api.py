@@ -11,12 +11,13 @@ from switchboard.composition import Runtime
 from switchboard.routing.v1 import routing_pb2, routing_pb2_grpc
 from switchboard.rpc.auth import AGENT, SUPERVISOR
 from switchboard.rpc.server import ApiBinding
+from switchboard.timestamps import timestamp
 
 PERMISSIONS = {"ListTasks": frozenset({AGENT, SUPERVISOR})}
 
 
 def to_proto(task: Task) -> routing_pb2.Task:
-    message = routing_pb2.Task(
+    return routing_pb2.Task(
         task_id=task.task_id,
         ticket_id=task.ticket_id,
         customer_id=task.customer_id,
@@ -24,9 +25,8 @@ def to_proto(task: Task) -> routing_pb2.Task:
         required_skills=task.required_skills,
         language=task.language,
         status=routing_pb2.TaskStatus.Value(f"TASK_STATUS_{task.status.value.upper()}"),
+        created_at=timestamp(task.created_at),
     )
-    message.created_at.FromDatetime(task.created_at)
-    return message
 
 
 class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
@@ -41,7 +41,7 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
         with self.runtime.uow() as uow:
             # One more than asked tells whether another page follows.
             found = service.list_tasks(
-                uow, after_seq=int(position["after"]) if position else 0, limit=limit + 1, ticket_id=request.ticket_id
+                uow, after_seq=paging.integer_at(position, "after"), limit=limit + 1, ticket_id=request.ticket_id
             )
         page = found[:limit]
         token = paging.encode({"after": page[-1].seq}) if len(found) > limit else ""

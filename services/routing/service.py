@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from services.routing.domain.tasks import Task, task_for_ticket
 from services.routing.store import TaskStore
 from switchboard.db.types import utcnow
@@ -12,6 +10,7 @@ from switchboard.envelope import Event
 from switchboard.events.v1.routing_events_pb2 import TaskCreated
 from switchboard.events.v1.ticketing_events_pb2 import TicketCreated
 from switchboard.ids import new_id
+from switchboard.timestamps import timestamp
 
 
 def queue_ticket(uow: UnitOfWork, event: Event) -> None:
@@ -29,8 +28,6 @@ def queue_ticket(uow: UnitOfWork, event: Event) -> None:
             now=utcnow(),
         )
     )
-    created_at = Timestamp()
-    created_at.FromDatetime(task.created_at)
     uow.emit(
         TaskCreated(
             task_id=task.task_id,
@@ -39,7 +36,7 @@ def queue_ticket(uow: UnitOfWork, event: Event) -> None:
             priority=task.priority,  # type: ignore[arg-type]
             required_skills=task.required_skills,
             language=task.language,
-            created_at=created_at,
+            created_at=timestamp(task.created_at),
         ),
         customer_id=task.customer_id,
     )

@@ -14,6 +14,7 @@ from switchboard.enums import channel_name, channel_value
 from switchboard.rpc.auth import AGENT, INTEGRATION, SUPERVISOR, TECHNICIAN
 from switchboard.rpc.server import ApiBinding
 from switchboard.ticketing.v1 import ticketing_pb2, ticketing_pb2_grpc
+from switchboard.timestamps import timestamp
 
 PERMISSIONS = {
     "CreateTicket": frozenset({AGENT, SUPERVISOR, INTEGRATION}),
@@ -22,7 +23,7 @@ PERMISSIONS = {
 
 
 def to_proto(ticket: Ticket) -> ticketing_pb2.Ticket:
-    message = ticketing_pb2.Ticket(
+    return ticketing_pb2.Ticket(
         ticket_id=ticket.ticket_id,
         number=ticket.number,
         customer_id=ticket.customer_id,
@@ -37,9 +38,8 @@ def to_proto(ticket: Ticket) -> ticketing_pb2.Ticket:
         status=ticketing_pb2.TicketStatus.Value(f"TICKET_STATUS_{ticket.status.value.upper()}"),
         created_by=ticket.created_by,
         version=ticket.version,
+        created_at=timestamp(ticket.created_at),
     )
-    message.created_at.FromDatetime(ticket.created_at)
-    return message
 
 
 class TicketingApi(ticketing_pb2_grpc.TicketingServiceServicer):

@@ -3,8 +3,6 @@ its events land together; the gRPC API and the event subscriptions call the same
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from services.ticketing.domain import tickets
 from services.ticketing.domain.tickets import NewTicket, Ticket
 from services.ticketing.store import TicketStore
@@ -16,12 +14,11 @@ from switchboard.errors import NotFound
 from switchboard.events.v1.integration_events_pb2 import DeviceFaultReported
 from switchboard.events.v1.ticketing_events_pb2 import TicketCreated
 from switchboard.ids import new_id
+from switchboard.timestamps import timestamp
 
 
 def create_ticket(uow: UnitOfWork, new: NewTicket) -> Ticket:
     ticket = TicketStore(uow.session).add(tickets.open_ticket(new, ticket_id=new_id(), now=utcnow()))
-    created_at = Timestamp()
-    created_at.FromDatetime(ticket.created_at)
     uow.emit(
         TicketCreated(
             ticket_id=ticket.ticket_id,
@@ -34,7 +31,7 @@ def create_ticket(uow: UnitOfWork, new: NewTicket) -> Ticket:
             required_skills=ticket.required_skills,
             language=ticket.language,
             tags=ticket.tags,
-            created_at=created_at,
+            created_at=timestamp(ticket.created_at),
             created_by=ticket.created_by,
         ),
         customer_id=ticket.customer_id,

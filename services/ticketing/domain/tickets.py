@@ -8,9 +8,13 @@ from datetime import datetime
 from enum import StrEnum
 
 DEFAULT_PRIORITY = 3
+# The limits CreateTicketRequest declares; tickets made from events keep to them too.
+SUBJECT_MAX = 200
+TAG_MAX = 64
 # A connected product that reports a fault is often down already: above the default.
 DEVICE_FAULT_PRIORITY = 2
-_NUMBER = re.compile(r"^T-(\d{6,})$")
+# At most 18 digits: every such number fits the BIGINT it is stored as.
+_NUMBER = re.compile(r"^T-(\d{6,18})$")
 
 
 class Status(StrEnum):
@@ -104,9 +108,13 @@ def from_device_fault(
         customer_id=customer_id,
         asset_id=asset_id,
         channel="system_event",
-        subject=f"Fault {fault_code} reported by {asset_id}",
+        subject=_fit(f"Fault {fault_code} reported by {asset_id}", SUBJECT_MAX),
         description=description,
         priority=DEVICE_FAULT_PRIORITY,
-        tags=("device-fault", f"fault-code:{fault_code}"),
+        tags=("device-fault", _fit(f"fault-code:{fault_code}", TAG_MAX)),
         created_by=f"event:{event_id}",
     )
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"

@@ -34,7 +34,9 @@ def test_a_database_and_broker_url_with_an_auth_secret_are_accepted(tmp_path: Pa
 
 def test_a_database_url_that_is_not_postgresql_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="must be a PostgreSQL URL"):
-        Settings(data_dir=tmp_path, database_url="mysql+pymysql://switchboard@db.internal/switchboard", auth_secret=SECRET)
+        Settings(
+            data_dir=tmp_path, database_url="mysql+pymysql://switchboard@db.internal/switchboard", auth_secret=SECRET
+        )
 
 
 def test_an_auth_secret_shorter_than_32_bytes_is_refused(tmp_path: Path) -> None:

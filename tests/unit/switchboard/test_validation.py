@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from buf.validate import validate_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+from buf.validate import validate_pb2
 from switchboard import validation
 from switchboard.common.v1 import common_pb2
 from switchboard.errors import FieldViolation, InvalidArgument

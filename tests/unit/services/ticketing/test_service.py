@@ -193,3 +193,9 @@ def test_a_number_in_another_format_is_not_found(db: Database) -> None:
 
     with pytest.raises(NotFound):
         _get(db, number="T-1")
+
+
+def test_a_number_too_large_to_be_any_tickets_is_not_found(db: Database) -> None:
+    # Once an OverflowError on SQLite ('bigint out of range' on PostgreSQL): an INTERNAL error.
+    with pytest.raises(NotFound):
+        _get(db, number="T-" + "9" * 30)

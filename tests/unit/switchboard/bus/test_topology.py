@@ -30,7 +30,7 @@ def test_a_subscriptions_queue_is_named_by_source_event_type_service_and_handler
 
 
 def test_a_subscription_to_an_event_type_not_in_the_catalog_is_refused() -> None:
-    with pytest.raises(ValueError, match="'ticket.exploded' is not an event type in switchboard.catalog"):
+    with pytest.raises(ValueError, match=r"'ticket\.exploded' is not an event type in switchboard\.catalog"):
         Subscription("ticket.exploded", queue_ticket)
 
 

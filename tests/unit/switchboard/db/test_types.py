@@ -19,7 +19,8 @@ def _store_and_read(db: Database, applied_at: datetime) -> datetime:
     with db.engine.begin() as connection:
         connection.execute(inbox.insert().values(consumer="evt-test", event_id="evt-1", applied_at=applied_at))
     with db.engine.connect() as connection:
-        return connection.execute(select(inbox.c.applied_at)).scalar_one()
+        read: datetime = connection.execute(select(inbox.c.applied_at)).scalar_one()
+    return read
 
 
 def test_a_naive_datetime_is_refused(chassis_db: Database) -> None:

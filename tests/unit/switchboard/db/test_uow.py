@@ -40,7 +40,11 @@ def test_the_outbox_row_is_addressed_to_the_sources_exchange_by_event_type(chass
         uow.commit()
 
     (row,) = rows(chassis_db, outbox)
-    assert (row.exchange, row.routing_key, row.content_type) == ("ticketing.events", "ticket.created", "application/json")
+    assert (row.exchange, row.routing_key, row.content_type) == (
+        "ticketing.events",
+        "ticket.created",
+        "application/json",
+    )
     assert row.headers == {"correlation_id": sent.correlation_id, "causation_id": sent.causation_id}
     assert (row.published_at, row.attempts, row.last_error) == (None, 0, None)
 

@@ -29,7 +29,7 @@ def _detail(st: grpc.Status, kind: type[D]) -> D:
     return detail
 
 
-class _FailedCall(grpc.RpcError, grpc.Call):  # type: ignore[misc]
+class _FailedCall(grpc.RpcError, grpc.Call):
     """What a client stub raises for a failed call, carrying a status the server sent."""
 
     def __init__(self, st: grpc.Status) -> None:
@@ -50,8 +50,8 @@ class _FailedCall(grpc.RpcError, grpc.Call):  # type: ignore[misc]
     def is_active(self) -> bool:
         return False
 
-    def time_remaining(self) -> float | None:
-        return None
+    def time_remaining(self) -> float:
+        return 0.0
 
     def cancel(self) -> bool:
         return False
@@ -63,7 +63,10 @@ class _FailedCall(grpc.RpcError, grpc.Call):  # type: ignore[misc]
 @pytest.mark.parametrize(
     ("error", "code"),
     [
-        (errors.InvalidArgument([FieldViolation("subject", "must be at least 1 characters")]), grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            errors.InvalidArgument([FieldViolation("subject", "must be at least 1 characters")]),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
         (errors.NotFound("ticket", "T-000999"), grpc.StatusCode.NOT_FOUND),
         (errors.FailedPrecondition("ticket T-000001 is closed"), grpc.StatusCode.FAILED_PRECONDITION),
         (errors.Aborted("ticket T-000001 changed since version 3"), grpc.StatusCode.ABORTED),
@@ -74,7 +77,9 @@ class _FailedCall(grpc.RpcError, grpc.Call):  # type: ignore[misc]
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, Exception) else value.name,
 )
-def test_each_error_maps_to_its_status_code_with_its_message(error: errors.SwitchboardError, code: grpc.StatusCode) -> None:
+def test_each_error_maps_to_its_status_code_with_its_message(
+    error: errors.SwitchboardError, code: grpc.StatusCode
+) -> None:
     st = status.to_status(error)
 
     assert st.code == code

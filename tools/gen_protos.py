@@ -17,8 +17,15 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
-GENERATED_ROOTS = ("buf", "switchboard/common", "switchboard/events", "switchboard/ticketing",
-                   "switchboard/routing", "switchboard/customer360", "switchboard/notifications")
+GENERATED_ROOTS = (
+    "buf",
+    "switchboard/common",
+    "switchboard/events",
+    "switchboard/ticketing",
+    "switchboard/routing",
+    "switchboard/customer360",
+    "switchboard/notifications",
+)
 
 
 def main(descriptor_set: str) -> None:
@@ -29,10 +36,16 @@ def main(descriptor_set: str) -> None:
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
     wkt = Path(protoc.__file__).parent / "_proto"
     args = [
-        "protoc", f"-I{PROTOS}", f"-I{wkt}", f"--descriptor_set_in={descriptor_set}",
-        f"--python_out={ROOT}", f"--grpc_python_out={ROOT}",
-        f"--mypy_out=quiet:{ROOT}", f"--mypy_grpc_out=quiet:{ROOT}",
-        *sources, "buf/validate/validate.proto",
+        "protoc",
+        f"-I{PROTOS}",
+        f"-I{wkt}",
+        f"--descriptor_set_in={descriptor_set}",
+        f"--python_out={ROOT}",
+        f"--grpc_python_out={ROOT}",
+        f"--mypy_out=quiet:{ROOT}",
+        f"--mypy_grpc_out=quiet:{ROOT}",
+        *sources,
+        "buf/validate/validate.proto",
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")

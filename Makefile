@@ -21,7 +21,6 @@ $(INSTALLED): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip install --python $(PY) --quiet --require-hashes -r requirements.lock
-	$(UV) pip install --python $(PY) --quiet --no-deps -e .
 	@touch $@
 
 $(GENERATED): $(INSTALLED) $(PROTOS) tools/protovalidate_descriptors.py
@@ -34,6 +33,8 @@ setup: $(INSTALLED) $(GENERATED) ## Create .venv from the lock file and generate
 proto: $(INSTALLED) ## Generate Python modules and type stubs from protos/ (reproducible)
 	@$(PY) tools/protovalidate_descriptors.py build/protovalidate.binpb
 	@$(PY) tools/gen_protos.py build/protovalidate.binpb
+	@# After generating: the editable install maps only the top-level packages present now (buf/ is generated).
+	@$(UV) pip install --python $(PY) --quiet --no-deps -e .
 	@touch $(GENERATED)
 
 .PHONY: lock

@@ -10,6 +10,17 @@ import structlog
 from switchboard.settings import Settings
 
 
+class _Stderr:
+    """Whatever sys.stderr is when a line is written, not when logging was configured: threads
+    outlive redirections (a test's capture, a daemon's reopened stream)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(settings: Settings) -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
@@ -24,11 +35,12 @@ def configure(settings: Settings) -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(settings.log_level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=structlog.PrintLoggerFactory(_Stderr()),  # type: ignore[arg-type]
+        # Not cached, so that a reconfiguration reaches loggers that were already used.
+        cache_logger_on_first_use=False,
     )
     # Libraries (grpc, kombu, alembic) log through the standard library: same format, same stream.
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_Stderr())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],

@@ -8,6 +8,7 @@ in-process bus; the production layout runs each as its own process, any number o
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import signal
 import subprocess
 import sys
@@ -128,10 +129,15 @@ class Suite:
 
 
 def wait_for_signal() -> None:
+    # `kill -USR1 <pid>` prints every thread's stack: the first question about a process that hangs.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
+    # Wait in slices: the kernel may hand the signal to a gRPC or AMQP thread, and Python runs the
+    # handler only when the main thread next runs; an untimed wait would never wake for it.
+    while not stop.wait(0.2):
+        pass
 
 
 def declare_topology(settings: Settings, definitions: list[ServiceDefinition]) -> None:

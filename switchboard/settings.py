@@ -46,7 +46,12 @@ class Settings(BaseSettings):
         10, ge=1, description="Broker-side redeliveries (crashes included) before a message is dead-lettered."
     )
     prefetch: int = Field(32, ge=1, description="Unacknowledged messages per consumer thread.")
-    consumer_threads: int = Field(2, ge=1, description="Consumer threads per service, each with its own connection.")
+    consumer_threads: int = Field(
+        8,
+        ge=1,
+        description="Consumer threads per service, each with its own connection. Each mostly waits on its "
+        "database round trips and commit, so fewer than about 8 cannot keep up with one relay.",
+    )
     relay_batch: int = Field(200, ge=1, description="Outbox rows published per relay transaction.")
     relay_poll: float = Field(
         1.0,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import structlog
 
 from switchboard.bus.handling import Applier, HandlerFailed
-from switchboard.bus.relay import OutgoingMessage
+from switchboard.bus.relay import OutgoingMessage, PublishesEach
 from switchboard.bus.topology import Subscription
 from switchboard.db.engine import Database
 from switchboard.db.tables import dead_letters
@@ -30,7 +30,7 @@ class _Route:
     subscription: Subscription
 
 
-class EmbeddedBus:
+class EmbeddedBus(PublishesEach):
     def __init__(self) -> None:
         self._routes: dict[tuple[str, str], list[_Route]] = defaultdict(list)
 

@@ -35,8 +35,24 @@ class OutgoingMessage:
 
 
 class Publisher(Protocol):
+    def publish_all(self, messages: Sequence[OutgoingMessage]) -> tuple[int, Exception | None]:
+        """Publish in order; return how many of the first messages are safely delivered (broker
+        confirm, or applied in-process) and, if not all of them, why the next one is not."""
+
+
+class PublishesEach:
+    """A publisher that delivers one message at a time: the embedded bus, test doubles."""
+
     def publish(self, message: OutgoingMessage) -> None:
-        """Return once the message is safely delivered (broker confirm, or applied in-process)."""
+        raise NotImplementedError
+
+    def publish_all(self, messages: Sequence[OutgoingMessage]) -> tuple[int, Exception | None]:
+        for delivered, message in enumerate(messages):
+            try:
+                self.publish(message)
+            except Exception as exc:
+                return delivered, exc
+        return len(messages), None
 
 
 def _message(row: Row[Any]) -> OutgoingMessage:
@@ -60,8 +76,11 @@ class Relay:
 
     def run(self, stop: threading.Event) -> None:
         log.info("relay.started", service=self.db.service)
+        listener = None
         if not self.db.is_sqlite:
-            threading.Thread(target=self._listen, args=(stop,), name=f"{self.db.service}-listen", daemon=True).start()
+            name = f"{self.db.service}-listen"
+            listener = threading.Thread(target=self._listen, args=(stop,), name=name, daemon=True)
+            listener.start()
         backoff = self.poll
         while not stop.is_set():
             try:
@@ -73,6 +92,9 @@ class Relay:
             if sent == 0:
                 self.wake.wait(backoff)
                 self.wake.clear()
+        if listener is not None:
+            # Its LISTEN connection must be closed before whoever stopped us drops or restarts the database.
+            listener.join(timeout=5)
         log.info("relay.stopped", service=self.db.service)
 
     def _listen(self, stop: threading.Event) -> None:
@@ -114,14 +136,9 @@ class Relay:
         return len(sent)
 
     def _publish_all(self, rows: Sequence[Row[Any]]) -> tuple[list[int], tuple[int, Exception] | None]:
-        sent: list[int] = []
-        for row in rows:
-            try:
-                self.publisher.publish(_message(row))
-            except Exception as exc:
-                return sent, (row.id, exc)
-            sent.append(row.id)
-        return sent, None
+        delivered, error = self.publisher.publish_all([_message(row) for row in rows])
+        sent = [row.id for row in rows[:delivered]]
+        return sent, None if error is None else (rows[delivered].id, error)
 
     @staticmethod
     def _mark(connection: Connection, sent: list[int], failure: tuple[int, Exception] | None) -> None:

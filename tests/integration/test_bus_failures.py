@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
 
 from switchboard.bus.broker import BrokerPublisher
-from switchboard.bus.relay import OutgoingMessage
+from switchboard.bus.relay import OutgoingMessage, PublishesEach
 from switchboard.bus.topology import Subscription
 from switchboard.composition import ServiceDefinition
 from switchboard.db.tables import inbox, outbox
@@ -144,7 +145,7 @@ def test_a_malformed_message_is_dead_lettered_with_its_reason(
     assert applied(suite) == 0
 
 
-class CrashAfterPublish:
+class CrashAfterPublish(PublishesEach):
     """Publishes for real, then dies before the relay can mark the row (the first time only)."""
 
     def __init__(self, url: str) -> None:
@@ -189,3 +190,44 @@ def test_a_relay_that_dies_after_publishing_publishes_again_and_the_effect_happe
         row = connection.execute(select(outbox.c.published_at, outbox.c.attempts)).one()
     assert row.published_at is not None and row.attempts == 1
     publisher.real.close()
+
+
+def test_a_batch_is_published_whole_and_confirmed_together(amqp_url: str) -> None:
+    from kombu import Connection, Queue
+
+    from switchboard.bus.broker import events_exchange
+
+    with Connection(amqp_url) as connection:
+        Queue("batch-probe", events_exchange("ticketing"), routing_key="ticket.created", durable=True)(
+            connection.default_channel
+        ).declare()
+    messages = [
+        OutgoingMessage(f"e-{n}", "ticketing.events", "ticket.created", "application/json", ticket_created(f"n{n}"), {})
+        for n in range(300)
+    ]
+    publisher = BrokerPublisher(amqp_url)
+    try:
+        assert publisher.publish_all(messages) == (300, None)
+        assert publisher.publish_all(messages[:5]) == (5, None)  # tags go on counting on one channel
+    finally:
+        publisher.close()
+
+    support.wait_for(lambda: support.queue_depth(amqp_url, "batch-probe") == 305, what="305 messages queued")
+
+
+def test_a_batch_cut_short_by_a_lost_connection_reports_how_many_were_confirmed(amqp_url: str) -> None:
+    messages = [
+        OutgoingMessage(f"e-{n}", "ticketing.events", "ticket.created", "application/json", ticket_created(f"n{n}"), {})
+        for n in range(3)
+    ]
+    publisher = BrokerPublisher(amqp_url)
+    assert publisher.publish_all(messages[:1]) == (1, None)
+    support.rabbitmqctl("close_all_connections", "-p", amqp_url.rsplit("/", 1)[1], "test: broker restart")
+    time.sleep(0.5)  # let the close reach the publisher's socket
+
+    delivered, error = publisher.publish_all(messages)
+
+    assert delivered == 0
+    assert error is not None
+    assert publisher.publish_all(messages) == (3, None)  # the next batch reconnects
+    publisher.close()

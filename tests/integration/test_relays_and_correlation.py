@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from switchboard.bus.relay import OutgoingMessage, Relay
+from switchboard.bus.relay import OutgoingMessage, PublishesEach, Relay
 from switchboard.composition import load_services
 from switchboard.db.tables import outbox
 from switchboard.events.v1.ticketing_events_pb2 import TicketCreated
@@ -19,7 +19,7 @@ from tests import support
 from tests.integration.test_slice import create_request
 
 
-class Recorder:
+class Recorder(PublishesEach):
     def __init__(self) -> None:
         self.published: list[str] = []
         self.lock = threading.Lock()

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from switchboard.bus.embedded import EmbeddedBus
 from switchboard.bus.handling import Applier
-from switchboard.bus.relay import OutgoingMessage, Relay
+from switchboard.bus.relay import OutgoingMessage, PublishesEach, Relay
 from switchboard.runner import Suite
 from switchboard.settings import Settings
 from tests import support
@@ -47,7 +47,7 @@ def create_tickets(api: support.Api, prefix: str, count: int) -> list[str]:
     ]
 
 
-class DiesAfterDelivering:
+class DiesAfterDelivering(PublishesEach):
     """The embedded bus applies the event, then the process dies before the row is marked."""
 
     def __init__(self, bus: EmbeddedBus) -> None:

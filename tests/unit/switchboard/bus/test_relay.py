@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from switchboard import envelope
-from switchboard.bus.relay import OutgoingMessage, Relay
+from switchboard.bus.relay import OutgoingMessage, PublishesEach, Relay
 from switchboard.db.engine import Database
 from switchboard.db.tables import outbox
 from switchboard.db.uow import UnitOfWork
@@ -17,7 +17,7 @@ from tests import support
 from tests.unit.builders import rows, ticket_created
 
 
-class RecordingPublisher:
+class RecordingPublisher(PublishesEach):
     """Keeps what it was given; the ``fail_on``-th publish call fails as a lost broker connection would."""
 
     def __init__(self, fail_on: int | None = None) -> None:

@@ -39,7 +39,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JS
 def _settings() -> Settings:
     try:
         return get_settings()
-    except ValidationError as exc:
+    except (ValidationError, ValueError) as exc:
         typer.echo(f"switchboard: bad settings:\n{exc}", err=True)
         raise typer.Exit(2) from None
 

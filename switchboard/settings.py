@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -97,6 +98,19 @@ class Settings(BaseSettings):
         return path.read_text().strip()
 
 
+# Read by the command line, not by the servers.
+_NOT_SETTINGS = frozenset({"SWITCHBOARD_TOKEN"})
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """SWITCHBOARD_* variables that name no setting: a misspelling would otherwise pass unnoticed."""
+    known = {f"SWITCHBOARD_{name.upper()}" for name in Settings.model_fields} | _NOT_SETTINGS
+    return sorted(k for k in environ if k.upper().startswith("SWITCHBOARD_") and k.upper() not in known)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(unknown)}; see the settings table in README.md")
     return Settings()

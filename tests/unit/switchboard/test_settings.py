@@ -91,3 +91,11 @@ def test_the_embedded_signing_key_file_is_readable_by_its_owner_only(tmp_path: P
 def test_an_auth_secret_is_used_as_given_and_no_key_file_is_written(tmp_path: Path) -> None:
     assert Settings(data_dir=tmp_path, auth_secret=SECRET).signing_key() == SECRET
     assert not (tmp_path / "auth.secret").exists()
+
+
+def test_a_misspelled_variable_is_named_instead_of_ignored() -> None:
+    from switchboard.settings import unknown_variables
+
+    environ = {"SWITCHBOARD_BROKER_URI": "amqp://x", "SWITCHBOARD_BASE_PORT": "50051", "SWITCHBOARD_TOKEN": "t"}
+
+    assert unknown_variables(environ) == ["SWITCHBOARD_BROKER_URI"]

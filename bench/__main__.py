@@ -1,0 +1,123 @@
+"""``python -m bench``: CreateTicket to ticket.created applied by routing, on each layout.
+
+Prints a table and writes the same figures as JSON to bench/results/<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import create_ticket, layouts
+
+RESULTS = Path(__file__).parent / "results"
+
+# Header, Result field, width, format. Latencies are in milliseconds.
+_COLUMNS = (
+    ("layout", "layout", 29, "{}"),
+    ("tickets", "tickets", 7, "{:d}"),
+    ("conc", "concurrency", 4, "{:d}"),
+    ("create/s", "create_per_s", 8, "{:.0f}"),
+    ("applied/s", "applied_per_s", 9, "{:.0f}"),
+    ("create p50", "create_p50_ms", 10, "{:.1f}"),
+    ("create p99", "create_p99_ms", 10, "{:.1f}"),
+    ("e2e p50", "e2e_p50_ms", 7, "{:.1f}"),
+    ("e2e p99", "e2e_p99_ms", 7, "{:.1f}"),
+)
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def check(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return check
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="CreateTicket to ticket.created applied by routing, per layout."
+    )
+    parser.add_argument("--tickets", type=_at_least(1), default=2000, help="tickets measured per layout (default 2000)")
+    parser.add_argument(
+        "--concurrency", type=_at_least(1), default=16, help="CreateTicket calls in flight (default 16)"
+    )
+    parser.add_argument("--layout", choices=("embedded", "broker", "all"), default="all")
+    parser.add_argument(
+        "--warmup", type=_at_least(0), default=50, help="tickets created first and not measured (default 50)"
+    )
+    return parser.parse_args(argv)
+
+
+def _row(cells: list[str]) -> str:
+    widths = [width for _, _, width, _ in _COLUMNS]
+    return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+
+def table(results: list[create_ticket.Result], tickets: int, concurrency: int) -> str:
+    lines = [
+        "Switchboard bench: CreateTicket -> ticket.created applied by routing "
+        f"({tickets} tickets, concurrency {concurrency}; latencies in ms)",
+        _row([header for header, _, _, _ in _COLUMNS]),
+    ]
+    for result in results:
+        values = {**dataclasses.asdict(result), "layout": layouts.TITLES[result.layout]}
+        lines.append(_row([fmt.format(values[field]) for _, field, _, fmt in _COLUMNS]))
+    return "\n".join(lines)
+
+
+def _commit() -> str | None:
+    git = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=RESULTS.parent, check=False)
+    return git.stdout.strip() or None
+
+
+def save(results: list[create_ticket.Result], args: argparse.Namespace, started: datetime) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{started:%Y%m%dT%H%M%SZ}.json"
+    document = {
+        "benchmark": "create_ticket_to_routing_task",
+        "started_at": started.isoformat(),
+        "tickets": args.tickets,
+        "concurrency": args.concurrency,
+        "warmup": args.warmup,
+        # Figures only compare on like code and like machines: say which these were.
+        "commit": _commit(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "results": [dataclasses.asdict(r) for r in results],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    # SIGTERM unwinds like Ctrl-C, so the database, vhost and temporary files are removed either way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    started = datetime.now(UTC)
+    chosen = ["embedded", "broker"] if args.layout == "all" else [args.layout]
+    results = []
+    try:
+        for layout in chosen:
+            with layouts.running(layout) as suite:
+                results.append(create_ticket.measure(suite, layout, args.tickets, args.concurrency, args.warmup))
+    except KeyboardInterrupt:
+        print("interrupted; everything the bench created is removed", file=sys.stderr)
+        return 130
+    print(table(results, args.tickets, args.concurrency))
+    print(f"results: {save(results, args, started)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

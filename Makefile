@@ -12,6 +12,8 @@ PROTOS := $(shell find protos -name '*.proto')
 GENERATED := build/.generated
 BUF := tools/buf/node_modules/.bin/buf
 PYTEST_ARGS ?=
+BREAKING_AGAINST ?= HEAD
+IMAGE = $(PY) -m grpc_tools.protoc --descriptor_set_in=build/protovalidate.binpb --include_imports --include_source_info
 
 .PHONY: help
 help: ## List the targets with one line each
@@ -54,14 +56,18 @@ $(BUF): tools/buf/package.json tools/buf/package-lock.json
 	@touch $@
 
 .PHONY: lint
-lint: setup $(BUF) ## ruff, mypy, import-linter contracts and buf lint
+lint: setup $(BUF) ## ruff, mypy, import-linter contracts, buf lint and buf breaking (against BREAKING_AGAINST=HEAD)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(PY) -m grpc_tools.protoc -Iprotos --descriptor_set_in=build/protovalidate.binpb --include_imports --include_source_info \
-		--descriptor_set_out=build/switchboard.binpb $(patsubst protos/%,%,$(PROTOS))
+	$(IMAGE) -Iprotos --descriptor_set_out=build/switchboard.binpb $(patsubst protos/%,%,$(PROTOS))
 	cd protos && ../$(BUF) lint ../build/switchboard.binpb --config buf.yaml --path switchboard
+	@# buf breaking: the protos as they are against the protos at $(BREAKING_AGAINST) (default HEAD).
+	rm -rf build/against && mkdir -p build/against && git archive $(BREAKING_AGAINST) protos | tar -x -C build/against
+	$(IMAGE) -Ibuild/against/protos --descriptor_set_out=build/against.binpb \
+		$$(cd build/against/protos && find switchboard -name '*.proto')
+	cd protos && ../$(BUF) breaking ../build/switchboard.binpb --against ../build/against.binpb --config buf.yaml --path switchboard
 
 .PHONY: bench
 bench: setup ## Benchmarks: CreateTicket to event applied, embedded and on RabbitMQ and PostgreSQL

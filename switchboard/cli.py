@@ -20,7 +20,7 @@ from switchboard.ids import new_id
 from switchboard.routing.v1 import routing_pb2, routing_pb2_grpc
 from switchboard.rpc import auth, client
 from switchboard.rpc.status import describe
-from switchboard.runner import ROLES, Suite, supervise, wait_for_signal
+from switchboard.runner import ROLES, Suite, declare_topology, supervise, wait_for_signal
 from switchboard.settings import Settings, get_settings
 from switchboard.ticketing.v1 import ticketing_pb2, ticketing_pb2_grpc
 
@@ -113,6 +113,24 @@ def serve(
         wait_for_signal()
     finally:
         suite.stop()
+
+
+@app.command()
+def declare() -> None:
+    """Declare every service's exchanges, queues and dead-letter queues on RabbitMQ, then exit.
+
+    Run it once before the relays of a new deployment start (an init job), so that the first
+    events find their queues; `switchboard up` does it by itself.
+    """
+    settings = _settings()
+    if not settings.broker_url:
+        typer.echo("switchboard: set SWITCHBOARD_BROKER_URL; the embedded bus has nothing to declare", err=True)
+        raise typer.Exit(2)
+    definitions = load_services()
+    declare_topology(settings, definitions)
+    for definition in definitions:
+        for subscription in definition.subscriptions:
+            typer.echo(f"{subscription.queue(definition.name)}  <- {subscription.exchange} / {subscription.event_type}")
 
 
 @app.command()

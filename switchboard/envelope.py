@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from google.protobuf import any_pb2, json_format
 from google.protobuf.message import DecodeError, Message
@@ -63,10 +62,6 @@ def seal(
 
 def to_json(envelope: Envelope) -> bytes:
     return json.dumps(json_format.MessageToDict(envelope), separators=(",", ":")).encode()
-
-
-def to_dict(envelope: Envelope) -> dict[str, Any]:
-    return json_format.MessageToDict(envelope)
 
 
 def decode(body: bytes, content_type: str | None) -> Event:

@@ -63,7 +63,6 @@ class BrokerPublisher:
         self._tag = 0  # the channel's last delivery tag: confirms name messages by it
         self._unconfirmed: set[int] = set()
         self._nacked: set[int] = set()
-        self.unroutable = 0
 
     def _ready(self) -> Producer:
         if self._producer is None:
@@ -94,7 +93,6 @@ class BrokerPublisher:
     def _on_return(self, exception: Exception, exchange: str, routing_key: str, message: Any) -> None:
         # No queue is bound for this event type yet. The broker definitions in deploy/ give every
         # events exchange an alternate exchange that keeps such messages; here, make it visible.
-        self.unroutable += 1
         log.warning("event.unroutable", exchange=exchange, routing_key=routing_key, reason=str(exception))
 
     def publish_all(self, messages: Sequence[OutgoingMessage]) -> tuple[int, Exception | None]:

@@ -26,6 +26,8 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "handler_backoff": 0.01,
         "handler_backoff_max": 0.05,
         "log_format": "json",
+        # Threads outlive pytest's capture phases; INFO lines would litter the test report.
+        "log_level": "WARNING",
         "shutdown_grace": 0.5,
     }
     values.update(overrides)

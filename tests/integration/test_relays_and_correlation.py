@@ -69,7 +69,7 @@ def test_the_callers_correlation_id_reaches_the_log_line_and_the_event(
     api_factory: Callable[..., support.Api],
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    settings = settings_factory()
+    settings = settings_factory(log_level="INFO")
     suite = start_suite(settings, services=["ticketing"])
     api = api_factory(settings, "agent")
 

@@ -15,6 +15,7 @@ import tenacity
 from switchboard import context
 from switchboard.bus.topology import Subscription
 from switchboard.db import inbox
+from switchboard.db.engine import unavailable
 from switchboard.db.uow import UnitOfWorkFactory
 from switchboard.envelope import Event, decode
 from switchboard.errors import Aborted, MalformedEvent, SwitchboardError
@@ -61,7 +62,7 @@ class Applier:
         )
         with context.working(work):
             retrying = tenacity.Retrying(
-                stop=tenacity.stop_after_attempt(self.settings.handler_attempts),
+                stop=self._give_up,
                 wait=tenacity.wait_exponential(
                     multiplier=self.settings.handler_backoff, max=self.settings.handler_backoff_max
                 ),
@@ -71,6 +72,7 @@ class Applier:
                     consumer=consumer,
                     event_id=event.event_id,
                     attempt=state.attempt_number,
+                    database_unavailable=unavailable(state.outcome.exception() if state.outcome else None),
                     error=repr(state.outcome.exception()) if state.outcome else None,
                 ),
                 reraise=True,
@@ -90,6 +92,12 @@ class Applier:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             return outcome
+
+    def _give_up(self, state: tenacity.RetryCallState) -> bool:
+        # While the database is down every event would fail: keep the message (unacknowledged, in
+        # order) and keep trying, rather than dead-letter good events for an outage.
+        failure = state.outcome.exception() if state.outcome else None
+        return state.attempt_number >= self.settings.handler_attempts and not unavailable(failure)
 
     def _apply_once(self, subscription: Subscription, consumer: str, event: Event) -> Outcome:
         with self.uow_factory() as uow:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from switchboard.settings import Settings
@@ -27,6 +29,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def unavailable(exc: BaseException | None) -> bool:
+    """The database, not the work, failed: a lost or refused connection, a server shutting down, a
+    serialization failure. Trying again later succeeds; giving up would drop good work."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return exc.connection_invalidated or isinstance(exc.orig, psycopg.OperationalError)
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -202,3 +202,33 @@ def test_an_invalid_payload_raises_malformed_event_without_calling_the_handler(a
         applier.apply(handler.subscription(), _fault_bytes(fault_code=""), envelope.JSON)
 
     assert handler.calls == 0
+
+
+def _database_error(orig: Exception) -> Exception:
+    import sqlalchemy.exc
+
+    return sqlalchemy.exc.OperationalError("INSERT INTO tickets ...", {}, orig)
+
+
+def test_an_event_is_held_and_retried_past_the_attempt_limit_while_the_database_is_unavailable(
+    applier: Applier,
+) -> None:
+    import psycopg
+
+    outage = _database_error(psycopg.OperationalError("server closed the connection unexpectedly"))
+    handler = FaultHandler(failures=6, error=outage)
+
+    outcome = applier.apply(handler.subscription(), _fault_bytes(), envelope.JSON)
+
+    assert outcome is Outcome.APPLIED
+    assert handler.calls == 7  # beyond handler_attempts=4: an outage is waited out, not dead-lettered
+
+
+def test_a_database_error_that_is_not_an_outage_gives_up_after_the_attempt_limit(applier: Applier) -> None:
+    import sqlite3
+
+    handler = FaultHandler(failures=100, error=_database_error(sqlite3.OperationalError("no such table: notes")))
+
+    with pytest.raises(HandlerFailed, match="no such table"):
+        applier.apply(handler.subscription(), _fault_bytes(), envelope.JSON)
+    assert handler.calls == 4

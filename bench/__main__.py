@@ -53,7 +53,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=_at_least(1), default=16, help="CreateTicket calls in flight (default 16)"
     )
-    parser.add_argument("--layout", choices=("embedded", "broker", "all"), default="all")
+    parser.add_argument("--layout", choices=(*layouts.LAYOUTS, "all"), default="all")
     parser.add_argument(
         "--warmup", type=_at_least(0), default=50, help="tickets created first and not measured (default 50)"
     )
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so the database, vhost and temporary files are removed either way.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     started = datetime.now(UTC)
-    chosen = ["embedded", "broker"] if args.layout == "all" else [args.layout]
+    chosen = list(layouts.LAYOUTS) if args.layout == "all" else [args.layout]
     results = []
     try:
         for layout in chosen:

@@ -16,12 +16,12 @@ import grpc
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 from sqlalchemy import func, select
 
+from bench.layouts import Running
 from services.routing.store import tasks
 from switchboard.common.v1 import common_pb2
 from switchboard.db.engine import Database
 from switchboard.ids import new_id
 from switchboard.rpc import auth
-from switchboard.runner import Suite
 from switchboard.ticketing.v1 import ticketing_pb2, ticketing_pb2_grpc
 
 _STALL_SECONDS = 60.0  # give up when neither creates nor applies advance for this long
@@ -90,7 +90,7 @@ class _Progress:
         self._last = now
 
 
-def _round(suite: Suite, label: str, count: int, concurrency: int) -> tuple[list[_Call], dict[str, float]]:
+def _round(suite: Running, label: str, count: int, concurrency: int) -> tuple[list[_Call], dict[str, float]]:
     """Create ``count`` tickets with ``concurrency`` callers; wait until routing applied each one.
 
     Returns the calls and each ticket's task created_at (epoch seconds), by ticket id.
@@ -151,7 +151,7 @@ def _ms(histogram: HdrHistogram, percentile: float) -> float:
     return float(histogram.get_value_at_percentile(percentile)) / 1000
 
 
-def measure(suite: Suite, layout: str, tickets: int, concurrency: int, warmup: int) -> Result:
+def measure(suite: Running, layout: str, tickets: int, concurrency: int, warmup: int) -> Result:
     if warmup:
         # Connection pools, prepared statements, queues and lazy imports: not what is measured.
         _round(suite, f"{layout} warm-up", warmup, concurrency)

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -128,15 +129,33 @@ class Suite:
             runtime.db.dispose()
 
 
+class _Signals:
+    """SIGINT and SIGTERM, noted without taking a lock.
+
+    A handler that calls Event.set() can run inside another Event.set() (Ctrl-C, then the
+    supervisor's SIGTERM) and deadlock on its lock; appending to a list cannot. Poll in slices: the
+    kernel may hand the signal to a gRPC or AMQP thread, and Python runs the handler only when the
+    main thread next runs.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda number, _frame: self.received.append(number))
+
+    def wait(self, seconds: float) -> bool:
+        """True once a signal has arrived; otherwise sleeps up to ``seconds`` first."""
+        deadline = time.monotonic() + seconds
+        while not self.received and time.monotonic() < deadline:
+            time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
+        return bool(self.received)
+
+
 def wait_for_signal() -> None:
     # `kill -USR1 <pid>` prints every thread's stack: the first question about a process that hangs.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    # Wait in slices: the kernel may hand the signal to a gRPC or AMQP thread, and Python runs the
-    # handler only when the main thread next runs; an untimed wait would never wake for it.
-    while not stop.wait(0.2):
+    signals = _Signals()
+    while not signals.wait(3600):
         pass
 
 
@@ -170,15 +189,13 @@ def supervise(settings: Settings, definitions: list[ServiceDefinition], out: Cal
             out(f"  {definition.name:<14} {role:<9} pid {process.pid}")
         out(f"  {definition.name:<14} gRPC      {settings.host}:{settings.port_of(definition.port_offset)}")
     out("Ctrl-C stops everything.")
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    while not stop.is_set():
+    signals = _Signals()
+    running = True
+    while running and not signals.wait(0.5):
         for label, process in children:
             if process.poll() is not None:
                 out(f"{label} exited with status {process.returncode}; stopping the suite")
-                stop.set()
-        stop.wait(0.5)
+                running = False
     for _, process in children:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -186,6 +203,8 @@ def supervise(settings: Settings, definitions: list[ServiceDefinition], out: Cal
         try:
             process.wait(timeout=settings.shutdown_grace + 5)
         except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # its threads' stacks, in the log, before it dies
+            time.sleep(0.5)
             process.kill()
             process.wait()
     failed = [(label, p.returncode) for label, p in children if p.returncode not in (0, -signal.SIGTERM)]

@@ -91,3 +91,21 @@ def test_the_production_layout_runs_one_process_per_role_and_stops_them_all(
     finally:
         suite.kill()
     assert not [pid for pid in pids if alive(pid)], "processes left behind"
+
+
+def test_a_served_process_stops_promptly_on_ctrl_c_followed_by_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    env = environment(data_dir=str(tmp_path / "var"), base_port=str(support.free_base_port()))
+    served = Running(["python", "-m", "switchboard", "serve", "customer360"], env)
+    try:
+        support.wait_for(lambda: switchboard(env, "health").stdout.count("SERVING") >= 1, timeout=60, what="serving")
+        started = time.monotonic()
+        os.kill(served.process.pid, signal.SIGINT)
+        os.kill(served.process.pid, signal.SIGTERM)  # what the supervisor sends next
+        assert served.process.wait(timeout=15) == 0, served.output
+        assert time.monotonic() - started < 10
+    finally:
+        served.kill()

@@ -10,11 +10,10 @@ from services.ticketing.domain.tickets import NewTicket, Ticket
 from switchboard import context
 from switchboard.composition import Runtime
 from switchboard.db import idempotency
-from switchboard.enums import channel_name, channel_value
+from switchboard.enums import channel_name
 from switchboard.rpc.auth import AGENT, INTEGRATION, SUPERVISOR, TECHNICIAN
 from switchboard.rpc.server import ApiBinding
 from switchboard.ticketing.v1 import ticketing_pb2, ticketing_pb2_grpc
-from switchboard.timestamps import timestamp
 
 PERMISSIONS = {
     "CreateTicket": frozenset({AGENT, SUPERVISOR, INTEGRATION}),
@@ -24,21 +23,10 @@ PERMISSIONS = {
 
 def to_proto(ticket: Ticket) -> ticketing_pb2.Ticket:
     return ticketing_pb2.Ticket(
-        ticket_id=ticket.ticket_id,
-        number=ticket.number,
-        customer_id=ticket.customer_id,
-        asset_id=ticket.asset_id,
-        channel=channel_value(ticket.channel),
-        subject=ticket.subject,
+        **service.proto_fields(ticket),
         description=ticket.description,
-        priority=ticket.priority,  # type: ignore[arg-type]
-        required_skills=ticket.required_skills,
-        language=ticket.language,
-        tags=ticket.tags,
         status=ticketing_pb2.TicketStatus.Value(f"TICKET_STATUS_{ticket.status.value.upper()}"),
-        created_by=ticket.created_by,
         version=ticket.version,
-        created_at=timestamp(ticket.created_at),
     )
 
 

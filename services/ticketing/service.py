@@ -3,6 +3,8 @@ its events land together; the gRPC API and the event subscriptions call the same
 
 from __future__ import annotations
 
+from typing import Any
+
 from services.ticketing.domain import tickets
 from services.ticketing.domain.tickets import NewTicket, Ticket
 from services.ticketing.store import TicketStore
@@ -17,25 +19,27 @@ from switchboard.ids import new_id
 from switchboard.timestamps import timestamp
 
 
+def proto_fields(ticket: Ticket) -> dict[str, Any]:
+    """The fields a ticket's event payloads and its API message share, in their protobuf form."""
+    return {
+        "ticket_id": ticket.ticket_id,
+        "number": ticket.number,
+        "customer_id": ticket.customer_id,
+        "asset_id": ticket.asset_id,
+        "channel": channel_value(ticket.channel),
+        "subject": ticket.subject,
+        "priority": ticket.priority,
+        "required_skills": ticket.required_skills,
+        "language": ticket.language,
+        "tags": ticket.tags,
+        "created_at": timestamp(ticket.created_at),
+        "created_by": ticket.created_by,
+    }
+
+
 def create_ticket(uow: UnitOfWork, new: NewTicket) -> Ticket:
     ticket = TicketStore(uow.session).add(tickets.open_ticket(new, ticket_id=new_id(), now=utcnow()))
-    uow.emit(
-        TicketCreated(
-            ticket_id=ticket.ticket_id,
-            number=ticket.number,
-            customer_id=ticket.customer_id,
-            asset_id=ticket.asset_id,
-            channel=channel_value(ticket.channel),
-            subject=ticket.subject,
-            priority=ticket.priority,  # type: ignore[arg-type]
-            required_skills=ticket.required_skills,
-            language=ticket.language,
-            tags=ticket.tags,
-            created_at=timestamp(ticket.created_at),
-            created_by=ticket.created_by,
-        ),
-        customer_id=ticket.customer_id,
-    )
+    uow.emit(TicketCreated(**proto_fields(ticket)), customer_id=ticket.customer_id)
     return ticket
 
 

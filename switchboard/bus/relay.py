@@ -136,9 +136,13 @@ class Relay:
         return len(sent)
 
     def _publish_all(self, rows: Sequence[Row[Any]]) -> tuple[list[int], tuple[int, Exception] | None]:
+        if not rows:
+            return [], None  # an idle relay need not reach the broker at all
         delivered, error = self.publisher.publish_all([_message(row) for row in rows])
         sent = [row.id for row in rows[:delivered]]
-        return sent, None if error is None else (rows[delivered].id, error)
+        if error is None or delivered >= len(rows):
+            return sent, None
+        return sent, (rows[delivered].id, error)
 
     @staticmethod
     def _mark(connection: Connection, sent: list[int], failure: tuple[int, Exception] | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import select
@@ -176,3 +177,14 @@ def test_a_running_relay_publishes_events_as_they_are_committed_and_stops_when_a
     assert publisher.numbers == ["T-000001"]
     with chassis_db.engine.connect() as connection:
         assert connection.execute(select(outbox.c.published_at)).scalar_one() is not None
+
+
+class Unreachable(PublishesEach):
+    def publish_all(self, messages: Sequence[OutgoingMessage]) -> tuple[int, Exception | None]:
+        raise AssertionError("an idle relay reached for the broker")
+
+
+def test_an_idle_relay_does_not_reach_for_the_broker(chassis_db: Database) -> None:
+    relay = Relay(chassis_db, Unreachable(), batch=10, poll=0.05)
+
+    assert relay.relay_once() == 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, select
 
+from services.ticketing.domain.tickets import NewTicket
 from switchboard import envelope
 from switchboard.bus.relay import OutgoingMessage
 from switchboard.db.engine import Database
@@ -26,6 +27,18 @@ OpenDb = Callable[..., Database]
 """open_db(service, migrations=None): a migrated SQLite database of that service under tmp_path."""
 
 OCCURRED_AT = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+
+
+def new_ticket(**overrides: Any) -> NewTicket:
+    """The least an agent gives to open a ticket, with any field overridden."""
+    values: dict[str, Any] = {
+        "customer_id": "C-1001",
+        "channel": "phone",
+        "subject": "Washing machine leaks",
+        "created_by": "alice",
+    }
+    values.update(overrides)
+    return NewTicket(**values)
 
 
 def device_fault(**overrides: Any) -> DeviceFaultReported:

@@ -19,7 +19,16 @@ from switchboard.errors import NotFound
 from switchboard.events.v1.envelope_pb2 import Envelope
 from switchboard.events.v1.ticketing_events_pb2 import TicketCreated
 from switchboard.settings import Settings
-from tests.unit.builders import TICKETING_MIGRATIONS, OpenDb, as_event, device_fault, rows, sealed, uow_factory
+from tests.unit.builders import (
+    TICKETING_MIGRATIONS,
+    OpenDb,
+    as_event,
+    device_fault,
+    new_ticket,
+    rows,
+    sealed,
+    uow_factory,
+)
 
 
 @pytest.fixture
@@ -28,17 +37,12 @@ def db(open_db: OpenDb) -> Database:
 
 
 def _leak(**overrides: object) -> NewTicket:
-    values: dict[str, object] = {
-        "customer_id": "C-1001",
-        "channel": "phone",
-        "subject": "Washing machine leaks",
-        "created_by": "alice",
+    details: dict[str, object] = {
         "asset_id": "WM-7781",
         "required_skills": ("washing-machines", "plumbing"),
         "language": "de",
     }
-    values.update(overrides)
-    return NewTicket(**values)  # type: ignore[arg-type]
+    return new_ticket(**{**details, **overrides})
 
 
 def _create(db: Database, new: NewTicket | None = None) -> tuple[Ticket, list[Envelope]]:

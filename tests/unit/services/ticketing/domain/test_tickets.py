@@ -8,6 +8,7 @@ import pytest
 
 from services.ticketing.domain import tickets
 from services.ticketing.domain.tickets import NewTicket, Status
+from tests.unit.builders import new_ticket
 
 TICKET_ID = "0195a0c4-7d1e-7f00-8000-000000000001"
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
@@ -15,14 +16,7 @@ FAULT_EVENT_ID = "0195a0c4-7d1e-7f00-8000-00000000e021"
 
 
 def _new(**overrides: object) -> NewTicket:
-    values: dict[str, object] = {
-        "customer_id": "C-1001",
-        "channel": "phone",
-        "subject": "Washing machine leaks",
-        "created_by": "alice",
-    }
-    values.update(overrides)
-    return NewTicket(**values)  # type: ignore[arg-type]
+    return new_ticket(**overrides)
 
 
 def _from_fault(**overrides: str) -> NewTicket:

@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 
 from bench.layouts import Running
 from services.routing.store import tasks
-from switchboard.common.v1 import common_pb2
 from switchboard.db.engine import Database
 from switchboard.ids import new_id
 from switchboard.rpc import auth
-from switchboard.ticketing.v1 import ticketing_pb2, ticketing_pb2_grpc
+from switchboard.ticketing.v1 import ticketing_pb2_grpc
+from tests import support
 
 _STALL_SECONDS = 60.0  # give up when neither creates nor applies advance for this long
 _CALL_TIMEOUT = 30.0
@@ -46,19 +46,6 @@ class _Call:
     ticket_id: str
     sent: float  # wall clock, to compare with the task's created_at
     latency: float  # monotonic clock, immune to wall-clock steps
-
-
-def _request(key: str, i: int) -> ticketing_pb2.CreateTicketRequest:
-    return ticketing_pb2.CreateTicketRequest(
-        idempotency_key=key,
-        customer_id=f"C-{i % 500:04d}",
-        asset_id="WM-7781",
-        channel=common_pb2.CHANNEL_PHONE,
-        subject="Washing machine leaks from the door",
-        priority=common_pb2.PRIORITY_P2,
-        required_skills=["washers", "plumbing"],
-        language="en",
-    )
 
 
 def _last_seq(db: Database) -> int:
@@ -105,7 +92,7 @@ def _round(suite: Running, label: str, count: int, concurrency: int) -> tuple[li
         stub = ticketing_pb2_grpc.TicketingServiceStub(channel)
 
         def create(i: int) -> _Call:
-            request = _request(f"bench-{run}-{i}", i)
+            request = support.create_ticket_request(f"bench-{run}-{i}", customer_id=f"C-{i % 500:04d}")
             sent, started = time.time(), time.perf_counter()
             reply = stub.CreateTicket(request, metadata=metadata, timeout=_CALL_TIMEOUT)
             return _Call(reply.ticket.ticket_id, sent, time.perf_counter() - started)

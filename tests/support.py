@@ -163,3 +163,20 @@ def publish_raw(url: str, exchange: str, routing_key: str, body: bytes, content_
         Producer(channel).publish(
             body, exchange=exchange, routing_key=routing_key, content_type=content_type, content_encoding="utf-8"
         )
+
+
+def create_ticket_request(key: str = "slice-key-0001", customer_id: str = "C-1001") -> Any:
+    """A valid CreateTicketRequest: a leaking washing machine reported by phone."""
+    from switchboard.common.v1 import common_pb2
+    from switchboard.ticketing.v1 import ticketing_pb2
+
+    return ticketing_pb2.CreateTicketRequest(
+        idempotency_key=key,
+        customer_id=customer_id,
+        asset_id="WM-7781",
+        channel=common_pb2.CHANNEL_PHONE,
+        subject="Washing machine leaks from the door",
+        priority=common_pb2.PRIORITY_P2,
+        required_skills=["washers", "plumbing"],
+        language="en",
+    )

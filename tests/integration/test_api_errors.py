@@ -17,7 +17,6 @@ from switchboard.runner import Suite
 from switchboard.settings import Settings
 from switchboard.ticketing.v1 import ticketing_pb2
 from tests import support
-from tests.integration.test_slice import create_request
 
 
 @pytest.fixture
@@ -78,8 +77,8 @@ def test_a_reused_idempotency_key_with_another_request_is_refused(
     suite: Suite, api_factory: Callable[..., support.Api]
 ) -> None:
     api = api_factory(suite.settings, "agent")
-    api.ticketing.CreateTicket(create_request("reused-key-1"), metadata=api.metadata, timeout=5)
-    different = create_request("reused-key-1")
+    api.ticketing.CreateTicket(support.create_ticket_request("reused-key-1"), metadata=api.metadata, timeout=5)
+    different = support.create_ticket_request("reused-key-1")
     different.subject = "Dryer does not heat"
 
     with pytest.raises(grpc.RpcError) as raised:
@@ -103,7 +102,7 @@ def test_a_call_without_a_valid_token_is_unauthenticated(
     api = support.Api(suite.settings.host, suite.settings.base_port, token="")
     try:
         with pytest.raises(grpc.RpcError) as raised:
-            api.ticketing.CreateTicket(create_request(), metadata=metadata, timeout=5)
+            api.ticketing.CreateTicket(support.create_ticket_request(), metadata=metadata, timeout=5)
     finally:
         api.close()
 
@@ -121,7 +120,7 @@ def test_a_token_signed_with_another_key_is_unauthenticated(
     api = support.Api(suite.settings.host, suite.settings.base_port, token=foreign)
     try:
         with pytest.raises(grpc.RpcError) as raised:
-            api.ticketing.CreateTicket(create_request(), metadata=api.metadata, timeout=5)
+            api.ticketing.CreateTicket(support.create_ticket_request(), metadata=api.metadata, timeout=5)
     finally:
         api.close()
 
@@ -132,7 +131,7 @@ def test_a_role_that_may_not_call_is_permission_denied(suite: Suite, api_factory
     technician = api_factory(suite.settings, "technician")
 
     with pytest.raises(grpc.RpcError) as create:
-        technician.ticketing.CreateTicket(create_request(), metadata=technician.metadata, timeout=5)
+        technician.ticketing.CreateTicket(support.create_ticket_request(), metadata=technician.metadata, timeout=5)
     with pytest.raises(grpc.RpcError) as tasks:
         technician.routing.ListTasks(routing_pb2.ListTasksRequest(), metadata=technician.metadata, timeout=5)
 

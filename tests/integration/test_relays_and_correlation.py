@@ -16,7 +16,6 @@ from switchboard.events.v1.ticketing_events_pb2 import TicketCreated
 from switchboard.runner import Suite
 from switchboard.settings import Settings
 from tests import support
-from tests.integration.test_slice import create_request
 
 
 class Recorder(PublishesEach):
@@ -74,7 +73,7 @@ def test_the_callers_correlation_id_reaches_the_log_line_and_the_event(
     api = api_factory(settings, "agent")
 
     api.ticketing.CreateTicket(
-        create_request("corr-key-001"),
+        support.create_ticket_request("corr-key-001"),
         metadata=(*api.metadata, ("x-correlation-id", "call-7f3a")),
         timeout=5,
     )

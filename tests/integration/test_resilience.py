@@ -6,42 +6,31 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, create_engine, func, select
 
 from switchboard.bus.embedded import EmbeddedBus
 from switchboard.bus.handling import Applier
 from switchboard.bus.relay import OutgoingMessage, PublishesEach, Relay
+from switchboard.composition import load_services
 from switchboard.runner import Suite
 from switchboard.settings import Settings
 from tests import support
 from tests.conftest import token_for
 from tests.e2e.running import READY_LINE, Running, environment
-from tests.integration.test_slice import create_request
 
 
-def task_count_per_ticket(suite_or_url: Suite | str) -> dict[str, int]:
-    from sqlalchemy import create_engine
-
+def task_count_per_ticket(engine: Engine) -> dict[str, int]:
     from services.routing.store import tasks
 
-    if isinstance(suite_or_url, Suite):
-        engine = suite_or_url.runtimes["routing"].db.engine
-        own = False
-    else:
-        engine, own = create_engine(suite_or_url), True
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(select(tasks.c.ticket_id, func.count()).group_by(tasks.c.ticket_id)).all()
-    finally:
-        if own:
-            engine.dispose()
+    with engine.connect() as connection:
+        rows = connection.execute(select(tasks.c.ticket_id, func.count()).group_by(tasks.c.ticket_id)).all()
     return {ticket_id: count for ticket_id, count in rows}
 
 
 def create_tickets(api: support.Api, prefix: str, count: int) -> list[str]:
     return [
         api.ticketing.CreateTicket(
-            create_request(f"{prefix}-{i:04d}"), metadata=api.metadata, timeout=10
+            support.create_ticket_request(f"{prefix}-{i:04d}"), metadata=api.metadata, timeout=10
         ).ticket.ticket_id
         for i in range(count)
     ]
@@ -62,29 +51,32 @@ class DiesAfterDelivering(PublishesEach):
 
 def test_the_embedded_bus_killed_mid_delivery_redelivers_and_applies_once(
     settings_factory: Callable[..., Settings],
-    start_suite: Callable[..., Suite],
-    api_factory: Callable[..., support.Api],
 ) -> None:
-    settings = settings_factory()
-    api_only = start_suite(settings, services=["ticketing", "routing"])
-    for relay in api_only.relays.values():
-        relay.wake.set()
-    # Stop the suite's own relays so that only the dying one below delivers.
-    api_only.stopping.set()
-    api = api_factory(settings, "agent")
-    ticket_ids = create_tickets(api, "mid-delivery", 3)
-    bus = EmbeddedBus()
-    routing = api_only.runtimes["routing"]
     from services.routing.subscriptions import SUBSCRIPTIONS
+    from services.ticketing import service as ticketing_service
+    from services.ticketing.domain.tickets import NewTicket
 
-    bus.subscribe(Applier("routing", routing.uow, settings), routing.db, SUBSCRIPTIONS)
-    relay = Relay(api_only.runtimes["ticketing"].db, DiesAfterDelivering(bus), batch=10, poll=0.05)
+    settings = settings_factory()
+    ticketing, routing = (d.open(settings) for d in load_services(["ticketing", "routing"]))
+    try:
+        ticket_ids = []
+        for n in range(3):
+            with ticketing.uow() as uow:
+                new = NewTicket(customer_id="C-1001", channel="phone", subject=f"Leak {n}", created_by="alice")
+                ticket_ids.append(ticketing_service.create_ticket(uow, new).ticket_id)
+                uow.commit()
+        bus = EmbeddedBus()
+        bus.subscribe(Applier("routing", routing.uow, settings), routing.db, SUBSCRIPTIONS)
+        relay = Relay(ticketing.db, DiesAfterDelivering(bus), batch=10, poll=0.05)
 
-    with pytest.raises(SystemError):
+        with pytest.raises(SystemError):
+            relay.relay_once()
         relay.relay_once()
-    relay.relay_once()
 
-    assert task_count_per_ticket(api_only) == dict.fromkeys(ticket_ids, 1)
+        assert task_count_per_ticket(routing.db.engine) == dict.fromkeys(ticket_ids, 1)
+    finally:
+        ticketing.db.dispose()
+        routing.db.dispose()
 
 
 def test_the_embedded_suite_killed_outright_loses_nothing_and_applies_once(tmp_path: Path) -> None:
@@ -101,10 +93,11 @@ def test_the_embedded_suite_killed_outright_loses_nothing_and_applies_once(tmp_p
     second = Running(["python", "-m", "switchboard", "up"], env)
     try:
         second.wait_for_line(READY_LINE, timeout=120)
-        routing_db = f"sqlite:///{tmp_path / 'var' / 'routing.db'}"
+        routing_db = create_engine(f"sqlite:///{tmp_path / 'var' / 'routing.db'}")
         counts = support.wait_for(
             lambda: len(c := task_count_per_ticket(routing_db)) == 25 and c, timeout=60, what="a task per ticket"
         )
+        routing_db.dispose()
         assert counts == dict.fromkeys(ticket_ids, 1)
         assert second.interrupt() == 0
     finally:
@@ -148,7 +141,9 @@ def test_rabbitmq_restarted_while_relay_and_consumers_run_loses_nothing(
     suite = start_suite(settings, services=["ticketing", "routing"])
     api = api_factory(settings, "agent")
     before = create_tickets(api, "before", 5)
-    support.wait_for(lambda: len(task_count_per_ticket(suite)) == 5, what="tasks before the restart")
+    support.wait_for(
+        lambda: len(task_count_per_ticket(suite.runtimes["routing"].db.engine)) == 5, what="tasks before the restart"
+    )
 
     broker.stop()
     during = create_tickets(api, "during", 5)  # the API keeps working: events wait in the outbox
@@ -156,6 +151,8 @@ def test_rabbitmq_restarted_while_relay_and_consumers_run_loses_nothing(
     after = create_tickets(api, "after", 5)
 
     counts = support.wait_for(
-        lambda: len(c := task_count_per_ticket(suite)) == 15 and c, timeout=90, what="a task for every ticket"
+        lambda: len(c := task_count_per_ticket(suite.runtimes["routing"].db.engine)) == 15 and c,
+        timeout=90,
+        what="a task for every ticket",
     )
     assert counts == dict.fromkeys(before + during + after, 1)

@@ -13,26 +13,13 @@ from switchboard.ticketing.v1 import ticketing_pb2
 from tests import support
 
 
-def create_request(key: str = "slice-key-0001") -> ticketing_pb2.CreateTicketRequest:
-    return ticketing_pb2.CreateTicketRequest(
-        idempotency_key=key,
-        customer_id="C-1001",
-        asset_id="WM-7781",
-        channel=common_pb2.CHANNEL_PHONE,
-        subject="Washing machine leaks from the door",
-        priority=common_pb2.PRIORITY_P2,
-        required_skills=["washers", "plumbing"],
-        language="en",
-    )
-
-
 def tasks_of(api: support.Api, ticket_id: str) -> list[routing_pb2.Task]:
     reply = api.routing.ListTasks(routing_pb2.ListTasksRequest(ticket_id=ticket_id), metadata=api.metadata, timeout=5)
     return list(reply.tasks)
 
 
 def run_slice(api: support.Api) -> None:
-    created = api.ticketing.CreateTicket(create_request(), metadata=api.metadata, timeout=5).ticket
+    created = api.ticketing.CreateTicket(support.create_ticket_request(), metadata=api.metadata, timeout=5).ticket
     assert created.number == "T-000001"
     assert created.status == ticketing_pb2.TICKET_STATUS_NEW
     assert created.priority == common_pb2.PRIORITY_P2
@@ -77,8 +64,12 @@ def test_a_retried_create_returns_the_first_ticket_and_emits_once(
     start_suite(settings)
     api = api_factory(settings, "agent")
 
-    first = api.ticketing.CreateTicket(create_request("same-key-123"), metadata=api.metadata, timeout=5).ticket
-    again = api.ticketing.CreateTicket(create_request("same-key-123"), metadata=api.metadata, timeout=5).ticket
+    first = api.ticketing.CreateTicket(
+        support.create_ticket_request("same-key-123"), metadata=api.metadata, timeout=5
+    ).ticket
+    again = api.ticketing.CreateTicket(
+        support.create_ticket_request("same-key-123"), metadata=api.metadata, timeout=5
+    ).ticket
 
     assert again == first
     support.wait_for(lambda: tasks_of(api, first.ticket_id), what="the task")

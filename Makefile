@@ -73,6 +73,14 @@ lint: setup $(BUF) ## ruff, mypy, import-linter contracts, buf lint and buf brea
 bench: setup ## Benchmarks: CreateTicket to event applied, embedded and on RabbitMQ and PostgreSQL
 	$(PY) -m bench
 
+.PHONY: bench-desk
+bench-desk: setup ## Benchmark: ticketing with 1M existing tickets on PostgreSQL (creates, queue listings, counts)
+	$(PY) -m bench desk
+
+.PHONY: bench-sla
+bench-sla: setup ## Benchmark: 100,000 running SLA clocks on PostgreSQL, delay from due time to event
+	$(PY) -m bench sla
+
 .PHONY: clean
 clean: ## Remove generated code, build output and ./var (keeps .venv)
 	rm -rf build var buf $(addprefix switchboard/,common events ticketing routing customer360 notifications)

@@ -1,25 +1,32 @@
-"""``python -m bench``: CreateTicket to ticket.created applied by routing, on each layout.
+"""``python -m bench``: Switchboard's benchmarks.
 
-Prints a table and writes the same figures as JSON to bench/results/<timestamp>.json.
+``python -m bench [options]`` (the default): CreateTicket to ticket.created applied by routing, on
+each layout. ``python -m bench desk [options]``: ticketing on PostgreSQL with a million existing
+tickets (bench/desk.py). ``python -m bench sla [options]``: the delay from an SLA clock's due time
+to its event (bench/sla_timers.py). Each prints a table and writes its figures as JSON to bench/results/.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import os
 import platform
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import create_ticket, layouts
 
 RESULTS = Path(__file__).parent / "results"
+# The benchmarks with a name: ``python -m bench NAME [options]`` runs main(options) of NAME's module.
+# Imported when chosen, so one benchmark's imports never stand in the way of another's run.
+COMMANDS = {"desk": "bench.desk", "sla": "bench.sla_timers"}
 
 # Header, Result field, width, format. Latencies are in milliseconds.
 _COLUMNS = (
@@ -47,7 +54,9 @@ def _at_least(minimum: int) -> Callable[[str], int]:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench", description="CreateTicket to ticket.created applied by routing, per layout."
+        prog="python -m bench",
+        description="CreateTicket to ticket.created applied by routing, per layout.",
+        epilog=f"Other benchmarks: python -m bench {{{','.join(COMMANDS)}}} [options]; each has its own --help.",
     )
     parser.add_argument("--tickets", type=_at_least(1), default=2000, help="tickets measured per layout (default 2000)")
     parser.add_argument(
@@ -100,7 +109,15 @@ def save(results: list[create_ticket.Result], args: argparse.Namespace, started:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in COMMANDS:
+        command: Callable[[list[str]], int] = importlib.import_module(COMMANDS[argv[0]]).main
+        return command(argv[1:])
+    return create_to_routing(argv)
+
+
+def create_to_routing(argv: list[str]) -> int:
     args = parse(argv)
     # SIGTERM unwinds like Ctrl-C, so the database, vhost and temporary files are removed either way.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

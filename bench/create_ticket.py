@@ -7,7 +7,6 @@ e2e latency grows with the number of tickets, so read e2e percentiles next to cr
 
 from __future__ import annotations
 
-import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 from sqlalchemy import func, select
 
 from bench.layouts import Running
+from bench.progress import Progress
 from services.routing.store import tasks
 from switchboard.db.engine import Database
 from switchboard.ids import new_id
@@ -58,25 +58,6 @@ def _applied_since(db: Database, seq: int) -> int:
         return int(connection.execute(select(func.count()).where(tasks.c.seq > seq)).scalar_one())
 
 
-class _Progress:
-    """One line on stderr: rewritten in place on a terminal, every few seconds in a log."""
-
-    def __init__(self) -> None:
-        self._tty = sys.stderr.isatty()
-        self._last = 0.0
-
-    def show(self, line: str, final: bool = False) -> None:
-        now = time.monotonic()
-        if self._tty:
-            sys.stderr.write(f"\r{line}\033[K" + ("\n" if final else ""))
-        elif final or now - self._last >= 5:
-            sys.stderr.write(line + "\n")
-        else:
-            return
-        sys.stderr.flush()
-        self._last = now
-
-
 def _round(suite: Running, label: str, count: int, concurrency: int) -> tuple[list[_Call], dict[str, float]]:
     """Create ``count`` tickets with ``concurrency`` callers; wait until routing applied each one.
 
@@ -87,7 +68,7 @@ def _round(suite: Running, label: str, count: int, concurrency: int) -> tuple[li
     token = auth.issue(suite.settings, "bench", [auth.AGENT])
     metadata = (("authorization", f"Bearer {token}"),)
     run = new_id()
-    progress = _Progress()
+    progress = Progress()
     with grpc.insecure_channel(f"{suite.settings.host}:{suite.settings.base_port}") as channel:
         stub = ticketing_pb2_grpc.TicketingServiceStub(channel)
 
@@ -114,7 +95,7 @@ def _round(suite: Running, label: str, count: int, concurrency: int) -> tuple[li
     return calls, applied
 
 
-def _wait(db: Database, before: int, futures: list[Future[_Call]], label: str, progress: _Progress) -> None:
+def _wait(db: Database, before: int, futures: list[Future[_Call]], label: str, progress: Progress) -> None:
     count = len(futures)
     seen, changed = (-1, -1), time.monotonic()
     while True:

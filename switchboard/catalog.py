@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 from google.protobuf.message import Message
 
-from switchboard.events.v1 import integration_events_pb2, routing_events_pb2, ticketing_events_pb2
+from switchboard.events.v1 import (
+    customer_events_pb2,
+    integration_events_pb2,
+    routing_events_pb2,
+    ticketing_events_pb2,
+    work_order_events_pb2,
+)
 
 
 @dataclass(frozen=True)
@@ -25,7 +31,25 @@ EVENT_TYPES: dict[str, EventType] = {
     e.name: e
     for e in (
         EventType("ticket.created", "ticketing", ticketing_events_pb2.TicketCreated),
+        EventType("ticket.updated", "ticketing", ticketing_events_pb2.TicketUpdated),
+        EventType("ticket.status_changed", "ticketing", ticketing_events_pb2.TicketStatusChanged),
+        EventType("ticket.assigned", "ticketing", ticketing_events_pb2.TicketAssigned),
+        EventType("ticket.commented", "ticketing", ticketing_events_pb2.TicketCommented),
+        EventType("ticket.sla_warning", "ticketing", ticketing_events_pb2.TicketSlaWarning),
+        EventType("ticket.sla_breached", "ticketing", ticketing_events_pb2.TicketSlaBreached),
+        EventType("ticket.resolved", "ticketing", ticketing_events_pb2.TicketResolved),
+        EventType("ticket.closed", "ticketing", ticketing_events_pb2.TicketClosed),
+        EventType("ticket.reopened", "ticketing", ticketing_events_pb2.TicketReopened),
+        EventType("ticket.rated", "ticketing", ticketing_events_pb2.TicketRated),
+        EventType("work_order.created", "ticketing", work_order_events_pb2.WorkOrderCreated),
+        EventType("work_order.scheduled", "ticketing", work_order_events_pb2.WorkOrderScheduled),
+        EventType("work_order.status_changed", "ticketing", work_order_events_pb2.WorkOrderStatusChanged),
+        EventType("work_order.completed", "ticketing", work_order_events_pb2.WorkOrderCompleted),
+        EventType("work_order.updated", "ticketing", work_order_events_pb2.WorkOrderUpdated),
+        EventType("work_order.cancelled", "ticketing", work_order_events_pb2.WorkOrderCancelled),
         EventType("task.created", "routing", routing_events_pb2.TaskCreated),
+        EventType("offer.accepted", "routing", routing_events_pb2.OfferAccepted),
+        EventType("customer.tier_changed", "customer360", customer_events_pb2.CustomerTierChanged),
         EventType("device.fault_reported", "integration", integration_events_pb2.DeviceFaultReported),
     )
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import grpc
@@ -15,20 +16,22 @@ from pydantic import ValidationError
 
 from switchboard import logs
 from switchboard.composition import load_services
-from switchboard.enums import CHANNELS, channel_value
+from switchboard.enums import CHANNELS, channel_name, channel_value, tier_name
 from switchboard.ids import new_id
 from switchboard.routing.v1 import routing_pb2, routing_pb2_grpc
 from switchboard.rpc import auth, client
 from switchboard.rpc.status import describe
 from switchboard.runner import ROLES, Suite, declare_topology, supervise, wait_for_signal
 from switchboard.settings import Settings, get_settings
-from switchboard.ticketing.v1 import ticketing_pb2, ticketing_pb2_grpc
+from switchboard.ticketing.v1 import ticketing_pb2, ticketing_pb2_grpc, triage_pb2, triage_pb2_grpc
 
 app = typer.Typer(help="Switchboard: contact centre and service desk.", no_args_is_help=True, add_completion=False)
 ticket_app = typer.Typer(help="Tickets.", no_args_is_help=True)
 task_app = typer.Typer(help="Routing tasks.", no_args_is_help=True)
 app.add_typer(ticket_app, name="ticket")
+triage_app = typer.Typer(help="The rules that classify new tickets.", no_args_is_help=True)
 app.add_typer(task_app, name="task")
+app.add_typer(triage_app, name="triage")
 
 TokenOption = Annotated[
     str | None, typer.Option(envvar="SWITCHBOARD_TOKEN", help="Bearer token (see 'switchboard token').")
@@ -242,6 +245,122 @@ def task_list(
         for t in reply.tasks
     ]
     _print(reply, as_json, "\n".join(lines) or "no tasks")
+
+
+@triage_app.command("show")
+def triage_show(token: TokenOption = None, as_json: JsonOption = False) -> None:
+    """Show the triage rules in force, in the order they are tried.
+
+    --json prints the ruleset in the form 'switchboard triage load' reads: save it, edit it, load it.
+    """
+    with client.channel(_target("ticketing")) as ch:
+        reply = _call(triage_pb2_grpc.TriageServiceStub(ch).GetTriageRules, triage_pb2.GetTriageRulesRequest(), token)
+    ruleset = reply.ruleset
+    if as_json:
+        document = json_format.MessageToDict(ruleset, preserving_proto_field_name=True)
+        # Defaults are left out of the JSON form, but a loader needs both: what to replace, and with what.
+        document["version"] = str(ruleset.version)
+        document.setdefault("rules", [])
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    typer.echo(_ruleset_heading(ruleset))
+    for index, rule in enumerate(ruleset.rules, start=1):
+        typer.echo(f"{index:>3}  {rule.name}\n     when {_conditions(rule)}\n     then {_actions(rule)}")
+
+
+@triage_app.command("load")
+def triage_load(
+    file: Annotated[Path, typer.Argument(help="A ruleset in JSON, as 'switchboard triage show --json' prints it.")],
+    version: Annotated[
+        int | None,
+        typer.Option(min=0, help="The version the rules replace (0 for none); default: the file's 'version'."),
+    ] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="Reuse to retry safely; default: a new one.")] = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace the triage rules with the ones in FILE, all at once.
+
+    The replacement names the version it replaces, so it is refused (ABORTED) if someone else
+    changed the rules since: show them again, merge, and load again.
+    """
+    ruleset, has_version = _read_ruleset(file)
+    if version is None and not has_version:
+        typer.echo(
+            f"switchboard: {file} does not say which version it replaces; pass --version "
+            "(the version 'switchboard triage show' prints, 0 if there are no rules yet)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    expected = version if version is not None else ruleset.version
+    request = triage_pb2.ReplaceTriageRulesRequest(
+        idempotency_key=idempotency_key or new_id(), version=expected, rules=ruleset.rules
+    )
+    with client.channel(_target("ticketing")) as ch:
+        reply = _call(triage_pb2_grpc.TriageServiceStub(ch).ReplaceTriageRules, request, token)
+    stored = reply.ruleset
+    _print(stored, as_json, f"triage rules version {stored.version} in force: {len(stored.rules)} rule(s)")
+
+
+def _read_ruleset(file: Path) -> tuple[triage_pb2.TriageRuleset, bool]:
+    """The ruleset a file holds, and whether it says which version it replaces."""
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        typer.echo(f"switchboard: cannot read {file}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except json.JSONDecodeError as exc:
+        typer.echo(f"switchboard: {file} is not JSON: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(document, dict) or "rules" not in document:
+        # Refused rather than read as no rules, which would turn triage off: say so explicitly.
+        typer.echo(
+            f'switchboard: {file} must hold a JSON object with "rules" (and "version"); '
+            'to turn triage off, load {"rules": []}',
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        # Unknown fields are refused: a misspelt condition silently ignored would match too much.
+        ruleset = json_format.ParseDict(document, triage_pb2.TriageRuleset())
+    except json_format.ParseError as exc:
+        typer.echo(f"switchboard: {file} is not a triage ruleset: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return ruleset, "version" in document
+
+
+def _ruleset_heading(ruleset: triage_pb2.TriageRuleset) -> str:
+    if not ruleset.version:
+        return "no triage rules (version 0): new tickets keep what their requester gave"
+    changed = ruleset.updated_at.ToDatetime().strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"triage rules version {ruleset.version}, set by {ruleset.updated_by} at {changed}: "
+        f"{len(ruleset.rules)} rule(s), every matching one applies in order"
+    )
+
+
+def _conditions(rule: triage_pb2.TriageRule) -> str:
+    parts = {
+        "any of": ", ".join(f'"{k}"' for k in rule.any_keywords),
+        "all of": ", ".join(f'"{k}"' for k in rule.all_keywords),
+        "none of": ", ".join(f'"{k}"' for k in rule.none_keywords),
+        "channel": ", ".join(channel_name(c) for c in rule.channels),
+        "tier": ", ".join(tier_name(t) for t in rule.tiers),
+        "asset": ", ".join(rule.asset_patterns),
+    }
+    return "; ".join(f"{label} {text}" for label, text in parts.items() if text)
+
+
+def _actions(rule: triage_pb2.TriageRule) -> str:
+    parts = {
+        "category": rule.category,
+        "team": rule.team,
+        "skills": ", ".join(rule.required_skills),
+        "priority": f"P{rule.priority}" if rule.priority else "",
+        "priority up": str(rule.raise_priority) if rule.raise_priority else "",
+        "stop": "(no later rule applies)" if rule.stop else "",
+    }
+    return "; ".join(f"{label} {text}" for label, text in parts.items() if text)
 
 
 def _redact(url: str) -> str:

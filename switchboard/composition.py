@@ -7,7 +7,7 @@ imports one by name.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -18,6 +18,7 @@ from switchboard.db.engine import Database, open_database
 from switchboard.db.uow import UnitOfWork
 from switchboard.rpc.server import ApiBinding
 from switchboard.settings import Settings
+from switchboard.timers import TimerHandler
 
 
 @dataclass
@@ -39,6 +40,8 @@ class ServiceDefinition:
     migrations: Path | None
     api: Callable[[Runtime], list[ApiBinding]]
     subscriptions: list[Subscription] = field(default_factory=list)
+    # Timer kind -> the handler that runs a due timer of that kind (see switchboard.timers).
+    timers: Mapping[str, TimerHandler] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # The handler's name names its queue and its inbox slot: two alike would share them.

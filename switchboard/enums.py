@@ -14,3 +14,19 @@ def channel_value(name: str) -> common_pb2.Channel.ValueType:
 
 
 CHANNELS = tuple(channel_name(v) for v in common_pb2.Channel.values() if v)
+
+
+def tier_name(value: int) -> str:
+    """ "gold" for CUSTOMER_TIER_GOLD; "" for unspecified (customer360 has not said)."""
+    if not value:
+        return ""
+    return common_pb2.CustomerTier.Name(value).removeprefix("CUSTOMER_TIER_").lower()  # type: ignore[arg-type]
+
+
+def tier_value(name: str) -> common_pb2.CustomerTier.ValueType:
+    return (
+        common_pb2.CustomerTier.Value(f"CUSTOMER_TIER_{name.upper()}") if name else common_pb2.CUSTOMER_TIER_UNSPECIFIED
+    )
+
+
+TIERS = tuple(tier_name(v) for v in common_pb2.CustomerTier.values() if v)

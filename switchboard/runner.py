@@ -1,8 +1,9 @@
 """Running the suite: every role of some services in one process, or one process per role.
 
 Roles: ``api`` (the gRPC server), ``consumer`` (applies subscribed events from RabbitMQ) and
-``relay`` (publishes the outbox). The embedded default runs all of them in one process with the
-in-process bus; the production layout runs each as its own process, any number of replicas.
+``relay`` (publishes the outbox and runs the service's due timers). The embedded default runs all of
+them in one process with the in-process bus; the production layout runs each as its own process, any
+number of replicas.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from switchboard.bus.relay import Publisher, Relay
 from switchboard.composition import Runtime, ServiceDefinition
 from switchboard.rpc.server import GrpcServer, build_server
 from switchboard.settings import Settings
+from switchboard.timers import TimerLoop
 
 log = structlog.get_logger("switchboard.runner")
 
@@ -45,6 +47,7 @@ class Suite:
     servers: dict[str, GrpcServer] = field(default_factory=dict)
     consumers: dict[str, BrokerConsumer] = field(default_factory=dict)
     relays: dict[str, Relay] = field(default_factory=dict)
+    timer_loops: dict[str, TimerLoop] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self, ready_timeout: float = 30.0) -> None:
@@ -58,6 +61,10 @@ class Suite:
             self._start_embedded_bus()
         else:
             self._start_broker_roles()
+        if "relay" in self.roles:
+            for definition in self.definitions:
+                if definition.timers:
+                    self._start_timers(definition)
         if "api" in self.roles:
             for definition in self.definitions:
                 runtime = self.runtimes[definition.name]
@@ -108,6 +115,12 @@ class Suite:
         self.relays[name] = relay
         self._spawn(f"{name}-relay", relay.run)
 
+    def _start_timers(self, definition: ServiceDefinition) -> None:
+        runtime = self.runtimes[definition.name]
+        loop = TimerLoop(runtime.db, runtime.uow, definition.timers)
+        self.timer_loops[definition.name] = loop
+        self._spawn(f"{definition.name}-timers", loop.run)
+
     def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
         thread = threading.Thread(target=target, args=(self.stopping,), name=name, daemon=True)
         thread.start()
@@ -119,6 +132,8 @@ class Suite:
         self.stopping.set()
         for relay in self.relays.values():
             relay.wake.set()
+        for loop in self.timer_loops.values():
+            loop.stop()
         for thread in self._threads:
             thread.join(timeout=10)
         for relay in self.relays.values():

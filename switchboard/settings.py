@@ -53,6 +53,9 @@ class Settings(BaseSettings):
         description="Consumer threads per service, each with its own connection. Each mostly waits on its "
         "database round trips and commit, so fewer than about 8 cannot keep up with one relay.",
     )
+    reopen_window_days: int = Field(
+        14, ge=0, description="Days after resolution in which a customer or agent may reopen a ticket."
+    )
     relay_batch: int = Field(200, ge=1, description="Outbox rows published per relay transaction.")
     relay_poll: float = Field(
         1.0,

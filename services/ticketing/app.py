@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.ticketing import api
+from services.ticketing.service import sla
 from services.ticketing.subscriptions import SUBSCRIPTIONS
 from switchboard.composition import ServiceDefinition
 
@@ -14,4 +15,6 @@ SERVICE = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations" / "versions",
     api=api.bindings,
     subscriptions=SUBSCRIPTIONS,
+    # SLA warnings and breaches fall due at exact moments: deadline-driven timers, not a periodic scan.
+    timers={sla.CLOCK_TIMER: sla.on_clock_timer},
 )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from services.ticketing import service
+from services.ticketing.service import tickets
 from switchboard.bus.topology import Subscription
 
 SUBSCRIPTIONS = [
-    Subscription("device.fault_reported", service.open_ticket_from_fault),
+    Subscription("device.fault_reported", tickets.open_ticket_from_fault),
+    Subscription("offer.accepted", tickets.assign_from_offer),
+    # One customer's tier changes apply in the order they were made.
+    Subscription("customer.tier_changed", tickets.change_tier, ordered=True),
 ]

@@ -65,3 +65,19 @@ dead_letters = Table(
     Column("reason", Text, nullable=False),
     Column("failed_at", UtcDateTime, nullable=False),
 )
+
+# Work due at a moment (an SLA warning, an offer's timeout), one row per (service, kind, key): scheduling
+# the same key again moves it. The timer loop sleeps until the earliest due_at, found on its index.
+timers = Table(
+    "timers",
+    metadata,
+    Column("service", String(64), primary_key=True),
+    Column("kind", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("scheduled_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Index("ix_timers_due", "due_at"),
+)

@@ -53,8 +53,8 @@ def test_the_embedded_bus_killed_mid_delivery_redelivers_and_applies_once(
     settings_factory: Callable[..., Settings],
 ) -> None:
     from services.routing.subscriptions import SUBSCRIPTIONS
-    from services.ticketing import service as ticketing_service
     from services.ticketing.domain.tickets import NewTicket
+    from services.ticketing.service import tickets as ticketing_service
 
     settings = settings_factory()
     ticketing, routing = (d.open(settings) for d in load_services(["ticketing", "routing"]))

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from services.ticketing import service
 from services.ticketing.domain.tickets import NewTicket, Status, Ticket
+from services.ticketing.service import tickets as service
 from services.ticketing.subscriptions import SUBSCRIPTIONS
 from switchboard import envelope
 from switchboard.bus.handling import Applier
@@ -142,7 +142,7 @@ def test_a_ticket_opened_from_a_fault_is_announced_as_created_on_the_system_even
 
 def test_a_redelivered_device_fault_opens_one_ticket(db: Database, settings_factory: Callable[..., Settings]) -> None:
     applier = Applier("ticketing", uow_factory(db), settings_factory(handler_backoff=0.001))
-    (subscription,) = SUBSCRIPTIONS
+    (subscription,) = [s for s in SUBSCRIPTIONS if s.event_type == "device.fault_reported"]
     body = envelope.to_json(sealed(device_fault()))
 
     applier.apply(subscription, body, envelope.JSON)

@@ -1,0 +1,1 @@
+"""Ticketing's service layer, one module per area."""

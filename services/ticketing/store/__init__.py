@@ -1,0 +1,1 @@
+"""Ticketing's tables and queries, one module per area; all of them share one MetaData."""

@@ -1,0 +1,44 @@
+"""What ticketing knows of customers: the value tier customer360 last announced."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String, Table, select, update
+from sqlalchemy.orm import Session
+
+from services.ticketing.store.schema import metadata
+from switchboard.db.types import UtcDateTime
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_id", String(64), primary_key=True),
+    Column("tier", String(16), nullable=False),
+    Column("tier_since", UtcDateTime, nullable=False),
+)
+
+
+class CustomerStore:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def tier_of(self, customer_id: str) -> str:
+        """The customer's tier, "" when customer360 has not announced one."""
+        tier = self.session.execute(select(customers.c.tier).where(customers.c.customer_id == customer_id)).scalar()
+        return tier or ""
+
+    def set_tier(self, customer_id: str, tier: str, *, since: datetime) -> bool:
+        """Record a tier unless a newer one is already known; True when it was recorded."""
+        current = self.session.execute(
+            select(customers.c.tier_since).where(customers.c.customer_id == customer_id).with_for_update()
+        ).scalar()
+        if current is None:
+            self.session.execute(customers.insert().values(customer_id=customer_id, tier=tier, tier_since=since))
+            return True
+        if current > since:
+            return False
+        self.session.execute(
+            update(customers).where(customers.c.customer_id == customer_id).values(tier=tier, tier_since=since)
+        )
+        return True

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import create_ticket, layouts
+from bench.arguments import at_least
 
 RESULTS = Path(__file__).parent / "results"
 # The benchmarks with a name: ``python -m bench NAME [options]`` runs main(options) of NAME's module.
@@ -42,29 +43,17 @@ _COLUMNS = (
 )
 
 
-def _at_least(minimum: int) -> Callable[[str], int]:
-    def check(text: str) -> int:
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
-        return value
-
-    return check
-
-
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="CreateTicket to ticket.created applied by routing, per layout.",
         epilog=f"Other benchmarks: python -m bench {{{','.join(COMMANDS)}}} [options]; each has its own --help.",
     )
-    parser.add_argument("--tickets", type=_at_least(1), default=2000, help="tickets measured per layout (default 2000)")
-    parser.add_argument(
-        "--concurrency", type=_at_least(1), default=16, help="CreateTicket calls in flight (default 16)"
-    )
+    parser.add_argument("--tickets", type=at_least(1), default=2000, help="tickets measured per layout (default 2000)")
+    parser.add_argument("--concurrency", type=at_least(1), default=16, help="CreateTicket calls in flight (default 16)")
     parser.add_argument("--layout", choices=(*layouts.LAYOUTS, "all"), default="all")
     parser.add_argument(
-        "--warmup", type=_at_least(0), default=50, help="tickets created first and not measured (default 50)"
+        "--warmup", type=at_least(0), default=50, help="tickets created first and not measured (default 50)"
     )
     return parser.parse_args(argv)
 

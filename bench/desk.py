@@ -42,6 +42,7 @@ from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 from sqlalchemy import event
 
 from bench import layouts
+from bench.arguments import at_least
 from bench.progress import Progress
 from services.ticketing.store.tickets import TicketFilter, TicketStore
 from switchboard import paging
@@ -587,30 +588,18 @@ def measure(desk: Desk, phase: str) -> tuple[list[Measured], dict[str, list[str]
 # --- the command ----------------------------------------------------------------------------------
 
 
-def _at_least(minimum: int) -> Callable[[str], int]:
-    def check(text: str) -> int:
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
-        return value
-
-    return check
-
-
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench desk",
         description="Ticketing on PostgreSQL with a million existing tickets: CreateTicket, queue listings, counts.",
     )
     parser.add_argument(
-        "--existing", type=_at_least(0), default=1_000_000, help="tickets loaded before measuring (default 1000000)"
+        "--existing", type=at_least(0), default=1_000_000, help="tickets loaded before measuring (default 1000000)"
     )
-    parser.add_argument("--tickets", type=_at_least(1), default=2000, help="CreateTicket calls measured (default 2000)")
+    parser.add_argument("--tickets", type=at_least(1), default=2000, help="CreateTicket calls measured (default 2000)")
+    parser.add_argument("--concurrency", type=at_least(1), default=16, help="CreateTicket calls in flight (default 16)")
     parser.add_argument(
-        "--concurrency", type=_at_least(1), default=16, help="CreateTicket calls in flight (default 16)"
-    )
-    parser.add_argument(
-        "--warmup", type=_at_least(0), default=50, help="tickets created first and not measured (default 50)"
+        "--warmup", type=at_least(0), default=50, help="tickets created first and not measured (default 50)"
     )
     parser.add_argument(
         "--reference",
@@ -618,14 +607,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         default=True,
         help="measure CreateTicket on the empty desk too, before loading the existing tickets (default: yes)",
     )
-    parser.add_argument("--calls", type=_at_least(1), default=300, help="calls measured per listing (default 300)")
+    parser.add_argument("--calls", type=at_least(1), default=300, help="calls measured per listing (default 300)")
     parser.add_argument(
         "--query-seconds",
         type=float,
         default=20.0,
         help="at most this long per listing, however few calls that makes (default 20)",
     )
-    parser.add_argument("--list-concurrency", type=_at_least(1), default=1, help="listing calls in flight (default 1)")
+    parser.add_argument("--list-concurrency", type=at_least(1), default=1, help="listing calls in flight (default 1)")
     parser.add_argument(
         "--layout",
         choices=("processes", "broker"),

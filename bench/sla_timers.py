@@ -11,7 +11,8 @@ timer loop and lets them fall due. Two rounds:
   to P1 in the same transaction (ticket update, history row, two events).
 
 The delay is fired_at - due_at of each ticket.sla_breached event (the handler's time, just before
-its transaction commits). Prints p50/p99/max per round and writes them to bench/results/.
+its transaction commits). Prints p50/p99/max per round and writes them to bench/results/. When the
+due clocks arrive faster than one timer loop announces them (breaches/s), the delay is the backlog.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--window", type=float, default=600.0, help="seconds over which the due clocks fall due (default 600)"
     )
-    parser.add_argument("--workers", type=int, default=4, help="timer loop worker threads (default 4)")
+    parser.add_argument("--workers", type=int, default=4, help="timer loop worker threads (default 4, as served)")
+    parser.add_argument("--rounds", choices=("idle", "burst", "both"), default="both")
     return parser.parse_args(argv)
 
 
@@ -246,19 +248,20 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with ticketing_on_postgresql() as db:
         bench_policy(db)
-        # Idle: every clock running, few due. Seeded a day ahead, then moved to open the window in 5 s.
-        window_start = datetime.now(UTC) + timedelta(days=1)
-        dues = spread(args.probes, window_start, args.window)
-        dues += spread(args.clocks - args.probes, window_start + timedelta(hours=6), 3600)
-        seed(db, dues, "idle")
-        shift(db, window_start - (datetime.now(UTC) + timedelta(seconds=5)))
-        results.append(measure(db, "idle", args.clocks, args.probes, args.window + 5, args.workers))
-
-        reset(db)
-        window_start = datetime.now(UTC) + timedelta(days=1)
-        seed(db, spread(args.clocks, window_start, args.window), "burst")
-        shift(db, window_start - (datetime.now(UTC) + timedelta(seconds=5)))
-        results.append(measure(db, "burst", args.clocks, args.clocks, args.window + 5, args.workers))
+        if args.rounds in ("idle", "both"):
+            # Every clock running, few due. Seeded a day ahead, then moved to open the window in 5 s.
+            window_start = datetime.now(UTC) + timedelta(days=1)
+            dues = spread(args.probes, window_start, args.window)
+            dues += spread(args.clocks - args.probes, window_start + timedelta(hours=6), 3600)
+            seed(db, dues, "idle")
+            shift(db, window_start - (datetime.now(UTC) + timedelta(seconds=5)))
+            results.append(measure(db, "idle", args.clocks, args.probes, args.window + 5, args.workers))
+        if args.rounds in ("burst", "both"):
+            reset(db)
+            window_start = datetime.now(UTC) + timedelta(days=1)
+            seed(db, spread(args.clocks, window_start, args.window), "burst")
+            shift(db, window_start - (datetime.now(UTC) + timedelta(seconds=5)))
+            results.append(measure(db, "burst", args.clocks, args.clocks, args.window + 5, args.workers))
         with db.engine.connect() as connection:
             left = connection.execute(select(func.count()).select_from(timers_table)).scalar_one()
 
@@ -270,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r.name:<6} {r.running_clocks:>8} {r.due_in_window:>8} {r.window_s:>9.0f} {r.breaches_per_s:>11.0f} "
             f"{r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {r.max_ms:>9.1f}"
         )
-    print(f"timers left after the burst: {left}")
+    print(f"timers still pending at the end (clocks not yet due): {left}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"sla_timers_{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     document = {

@@ -331,7 +331,7 @@ def recompute(uow: UnitOfWork, ticket_id: str, *, as_of: datetime | None = None)
     entries = HistoryStore(uow.session).of(ticket_id)
     comments = [
         (c.created_at, Activity.CUSTOMER_MESSAGE if c.from_customer else Activity.AGENT_REPLY)
-        for c in ConversationStore(uow.session).comments(ticket_id)
+        for c in ConversationStore(uow.session).written_on(ticket_id)
         if c.from_customer or c.visibility == "public"
     ]
     current = {

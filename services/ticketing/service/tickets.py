@@ -156,8 +156,7 @@ def _tracked(
     uow: UnitOfWork, before: Ticket | None, after: Ticket, *, activity: Activity | None, at: datetime
 ) -> Ticket:
     """Let the SLA engine react to the change, and answer with the ticket as the engine left it."""
-    sla.track(uow, before, after, activity=activity, at=at)
-    return replace(after, sla_state=TicketStore(uow.session).sla_state_of(after.ticket_id))
+    return replace(after, sla_state=sla.track(uow, before, after, activity=activity, at=at))
 
 
 def expect_version(ticket: Ticket, version: int | None) -> None:

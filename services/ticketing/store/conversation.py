@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Integer, String, Table, Text, select, update
+from sqlalchemy import Boolean, Column, Integer, String, Table, Text, and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.ticketing.store.schema import metadata
@@ -23,6 +23,7 @@ ticket_comments = Table(
     Column("from_customer", Boolean, nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("merged_from", String(36), nullable=False),
 )
 
 service_records = Table(
@@ -48,6 +49,9 @@ class Comment:
     from_customer: bool
     body: str
     created_at: datetime
+    # The duplicate it was written on, when a merge moved it to this ticket: it answered that
+    # ticket's customer message, not this one's, so this ticket's SLA history leaves it out.
+    merged_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,10 +78,26 @@ class ConversationStore:
         )
         return [_comment(row) for row in rows]
 
+    def written_on(self, ticket_id: str) -> list[Comment]:
+        """The comments written on this ticket, wherever a merge has moved them since."""
+        here = and_(ticket_comments.c.ticket_id == ticket_id, ticket_comments.c.merged_from == "")
+        rows = self.session.execute(
+            select(ticket_comments)
+            .where(or_(here, ticket_comments.c.merged_from == ticket_id))
+            .order_by(ticket_comments.c.seq)
+        )
+        return [_comment(row) for row in rows]
+
     def move_comments(self, source_id: str, target_id: str) -> int:
         """A merged duplicate's conversation continues on the ticket it was merged into."""
         return self.session.execute(
-            update(ticket_comments).where(ticket_comments.c.ticket_id == source_id).values(ticket_id=target_id)
+            update(ticket_comments)
+            .where(ticket_comments.c.ticket_id == source_id)
+            # A comment merged twice still names the ticket it was written on.
+            .values(
+                ticket_id=target_id,
+                merged_from=case((ticket_comments.c.merged_from == "", source_id), else_=ticket_comments.c.merged_from),
+            )
         ).rowcount
 
     def add_record(self, record: ServiceRecord) -> ServiceRecord:

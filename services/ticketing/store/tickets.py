@@ -159,11 +159,6 @@ class TicketStore:
         """The SLA engine's summary of a ticket's clocks; bookkeeping, so no new version for agents to trip on."""
         self.session.execute(update(tickets).where(tickets.c.ticket_id == ticket_id).values(sla_state=state))
 
-    def sla_state_of(self, ticket_id: str) -> str:
-        return str(
-            self.session.execute(select(tickets.c.sla_state).where(tickets.c.ticket_id == ticket_id)).scalar_one()
-        )
-
     def children(self, parent_id: str) -> list[Ticket]:
         rows = self.session.execute(select(tickets).where(tickets.c.parent_id == parent_id).order_by(tickets.c.seq))
         return [_ticket(row) for row in rows]

@@ -69,6 +69,8 @@ def upgrade() -> None:
         sa.Column("from_customer", sa.Boolean, nullable=False),
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("created_at", UtcDateTime, nullable=False),
+        # The duplicate a comment was written on before a merge moved it here; "" when written here.
+        sa.Column("merged_from", sa.String(36), nullable=False, server_default=sa.text("''")),
     )
     op.create_index("ticket_comments_ticket", "ticket_comments", ["ticket_id", "seq"])
 

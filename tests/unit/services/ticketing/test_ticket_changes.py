@@ -9,7 +9,7 @@ import pytest
 
 from services.ticketing.domain.lifecycle import THE_DESK, Actor
 from services.ticketing.domain.tickets import NewTicket, Status, Ticket
-from services.ticketing.service import satisfaction, views
+from services.ticketing.service import satisfaction, sla, views
 from services.ticketing.service import tickets as service
 from services.ticketing.store.history import ticket_history
 from switchboard import envelope
@@ -356,3 +356,32 @@ def test_the_detail_shows_the_rating_once_the_customer_rated(db: Database) -> No
 
     assert shown.rating is not None and (shown.rating.score, shown.rating.comment) == (5, "Quick and tidy")
     assert shown.work_orders == []
+
+
+def test_after_a_merge_the_clocks_rebuilt_from_history_still_agree_with_the_live_ones(db: Database) -> None:
+    first = _create(db)
+    duplicate = _create(db, new_ticket(subject="Leak again"))
+    _do(
+        db,
+        lambda uow: service.add_comment(
+            uow, duplicate.ticket_id, public=True, body="Any news?", from_customer=True, actor=PORTAL
+        ),
+    )
+    _do(
+        db,
+        lambda uow: service.add_comment(
+            uow, duplicate.ticket_id, public=True, body="Tomorrow", from_customer=False, actor=ALICE
+        ),
+    )
+
+    _do(db, lambda uow: service.merge(uow, duplicate.ticket_id, first.ticket_id, source_version=2, actor=ALICE))
+
+    third = _create(db, new_ticket(subject="Leak, third call"))
+    with UnitOfWork(db) as uow:
+        version = service.load(uow, first.ticket_id).version
+    _do(db, lambda uow: service.merge(uow, first.ticket_id, third.ticket_id, source_version=version, actor=ALICE))
+
+    with UnitOfWork(db) as uow:
+        for ticket in (first, duplicate, third):
+            assert sla.sla_state(uow, ticket.ticket_id).agree
+        assert [c.body for c in views.detail(uow, ticket_id=third.ticket_id).comments] == ["Any news?", "Tomorrow"]

@@ -32,6 +32,10 @@ class Runtime:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db, on_commit=self.relay_wake.set)
 
+    def reader(self) -> UnitOfWork:
+        """A unit of work for queries: it takes no write lock, and refuses to emit or commit."""
+        return UnitOfWork(self.db, read_only=True)
+
 
 @dataclass(frozen=True)
 class ServiceDefinition:

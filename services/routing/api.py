@@ -38,7 +38,7 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
     ) -> routing_pb2.ListTasksResponse:
         position = paging.decode(request.page_token, expected={"after"})
         limit = paging.page_size(request.page_size)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             # One more than asked tells whether another page follows.
             found = service.list_tasks(
                 uow, after_seq=paging.integer_at(position, "after"), limit=limit + 1, ticket_id=request.ticket_id

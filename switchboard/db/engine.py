@@ -39,6 +39,10 @@ def unavailable(exc: BaseException | None) -> bool:
     return exc.connection_invalidated or isinstance(exc.orig, psycopg.OperationalError)
 
 
+# Execution option of a connection whose transaction only reads (see UnitOfWork(read_only=True)).
+READ_ONLY = "switchboard_read_only"
+
+
 def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -57,7 +61,10 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader takes no write lock: a long report must not hold up every writer (WAL lets it
+        # read its snapshot while they commit).
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from switchboard import context
-from switchboard.db.engine import Database
+from switchboard.db.engine import READ_ONLY, Database
 from switchboard.db.tables import outbox
 from switchboard.db.types import utcnow
 from switchboard.envelope import JSON, seal, to_json
@@ -24,9 +24,10 @@ def outbox_channel(service: str) -> str:
 class UnitOfWork:
     """Use as ``with uow: ...; uow.commit()``; leaving without commit rolls everything back."""
 
-    def __init__(self, db: Database, on_commit: Callable[[], None] | None = None) -> None:
+    def __init__(self, db: Database, on_commit: Callable[[], None] | None = None, *, read_only: bool = False) -> None:
         self.db = db
         self._on_commit = on_commit
+        self.read_only = read_only
         self._session: Session | None = None
         self.emitted: list[Envelope] = []
 
@@ -39,6 +40,9 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         self._session = self.db.sessions()
         self._session.begin()
+        if self.read_only:
+            # Bind the connection now, so its transaction begins as a reader's (no write lock on SQLite).
+            self._session.connection(execution_options={READ_ONLY: True})
         self.emitted = []
         return self
 
@@ -54,6 +58,8 @@ class UnitOfWork:
 
     def emit(self, payload: Message, *, customer_id: str = "") -> Envelope:
         """Record an event to publish if, and only if, this unit of work commits."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot emit events")
         ctx = context.current()
         envelope = seal(
             payload, correlation_id=ctx.correlation_id, causation_id=ctx.causation_id, customer_id=customer_id
@@ -73,6 +79,8 @@ class UnitOfWork:
         return envelope
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work has nothing to commit; use runtime.uow() to change data")
         if self.emitted and not self.db.is_sqlite:
             # Delivered at commit, to relays in any process: they publish at once instead of polling.
             self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": outbox_channel(self.db.service)})

@@ -77,7 +77,7 @@ class ReportingApi(reports_pb2_grpc.ReportingServiceServicer):
         self, request: pb.GetVolumeReportRequest, ctx: grpc.ServicerContext
     ) -> pb.GetVolumeReportResponse:
         within = period_of(request.range)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             found = service.volume(uow, within, _GRAINS[request.granularity])
         buckets = [
             pb.VolumeBucket(
@@ -97,7 +97,7 @@ class ReportingApi(reports_pb2_grpc.ReportingServiceServicer):
         self, request: pb.GetHandlingTimeReportRequest, ctx: grpc.ServicerContext
     ) -> pb.GetHandlingTimeReportResponse:
         within = period_of(request.range)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             found = service.handling_time(uow, within)
         return pb.GetHandlingTimeReportResponse(
             categories=[_handling(row.category, row.durations) for row in found.categories],
@@ -108,7 +108,7 @@ class ReportingApi(reports_pb2_grpc.ReportingServiceServicer):
         self, request: pb.GetFirstContactResolutionReportRequest, ctx: grpc.ServicerContext
     ) -> pb.GetFirstContactResolutionReportResponse:
         within = period_of(request.range)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             found = service.first_contact_resolution(uow, within)
         return pb.GetFirstContactResolutionReportResponse(
             overall=_first_contact(found.overall),
@@ -123,7 +123,7 @@ class ReportingApi(reports_pb2_grpc.ReportingServiceServicer):
         self, request: pb.GetSlaComplianceReportRequest, ctx: grpc.ServicerContext
     ) -> pb.GetSlaComplianceReportResponse:
         within = period_of(request.range)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             found = service.sla_compliance(uow, within)
         return pb.GetSlaComplianceReportResponse(
             rows=[
@@ -142,7 +142,7 @@ class ReportingApi(reports_pb2_grpc.ReportingServiceServicer):
         self, request: pb.GetSatisfactionReportRequest, ctx: grpc.ServicerContext
     ) -> pb.GetSatisfactionReportResponse:
         within = period_of(request.range)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             found = service.satisfaction(uow, within, agent_limit=request.agent_limit or service.DEFAULT_AGENT_LIMIT)
         return pb.GetSatisfactionReportResponse(
             overall=_satisfaction(found.overall),
@@ -156,7 +156,7 @@ class ReportingApi(reports_pb2_grpc.ReportingServiceServicer):
     ) -> pb.GetPointsTableResponse:
         within = period_of(request.range)
         scoring = reports.DEFAULT_SCORING
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             table = service.points_table(
                 uow, within, team=request.team, limit=request.limit or service.DEFAULT_POINTS_LIMIT, scoring=scoring
             )

@@ -170,7 +170,7 @@ class SlaApi(sla_pb2_grpc.SlaServiceServicer):
         self, request: pb.ListCalendarsRequest, ctx: grpc.ServicerContext
     ) -> pb.ListCalendarsResponse:
         limit = paging.page_size(request.page_size, _MAX_PAGE)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             found = service.list_calendars(uow, after=_after(request.page_token), limit=limit + 1)
         token = paging.encode({"after": found[limit - 1][0].calendar_id}) if len(found) > limit else ""
         return pb.ListCalendarsResponse(
@@ -198,7 +198,7 @@ class SlaApi(sla_pb2_grpc.SlaServiceServicer):
         self, request: pb.ListPoliciesRequest, ctx: grpc.ServicerContext
     ) -> pb.ListPoliciesResponse:
         limit = paging.page_size(request.page_size, _MAX_PAGE)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             found = service.list_policies(uow, after=_after(request.page_token), limit=limit + 1)
         token = paging.encode({"after": found[limit - 1][0].policy_id}) if len(found) > limit else ""
         return pb.ListPoliciesResponse(
@@ -208,7 +208,7 @@ class SlaApi(sla_pb2_grpc.SlaServiceServicer):
     def GetSlaState(  # noqa: N802 - gRPC method names
         self, request: pb.GetSlaStateRequest, ctx: grpc.ServicerContext
     ) -> pb.GetSlaStateResponse:
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             state = service.sla_state(uow, request.ticket_id)
         return pb.GetSlaStateResponse(
             ticket_id=state.ticket_id,

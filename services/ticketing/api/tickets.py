@@ -173,7 +173,7 @@ class TicketingApi(ticketing_pb2_grpc.TicketingServiceServicer):
     def GetTicket(  # noqa: N802
         self, request: pb.GetTicketRequest, ctx: grpc.ServicerContext
     ) -> pb.GetTicketResponse:
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             detail = views.detail(uow, ticket_id=request.ticket_id, number=request.number)
         return pb.GetTicketResponse(
             ticket=to_proto(detail.ticket),
@@ -196,7 +196,7 @@ class TicketingApi(ticketing_pb2_grpc.TicketingServiceServicer):
         if position is not None:
             after = (paging.integer_at(position, "priority"), paging.integer_at(position, "seq"))
         limit = paging.page_size(request.page_size)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             found = service.list_tickets(uow, _filter(request.filter), after=after, limit=limit + 1)
         token = ""
         if len(found) > limit:
@@ -207,7 +207,7 @@ class TicketingApi(ticketing_pb2_grpc.TicketingServiceServicer):
     def CountTickets(  # noqa: N802
         self, request: pb.CountTicketsRequest, ctx: grpc.ServicerContext
     ) -> pb.CountTicketsResponse:
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             counts = service.count_tickets(uow, team=request.team)
         return pb.CountTicketsResponse(
             counts=[
@@ -383,7 +383,7 @@ class TicketingApi(ticketing_pb2_grpc.TicketingServiceServicer):
     ) -> pb.ListTicketHistoryResponse:
         position = paging.decode(request.page_token, expected={"after"})
         limit = paging.page_size(request.page_size)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             entries = service.history(
                 uow, request.ticket_id, after=paging.integer_at(position, "after"), limit=limit + 1
             )

@@ -77,7 +77,7 @@ class TriageApi(triage_pb2_grpc.TriageServiceServicer):
     def GetTriageRules(  # noqa: N802 - gRPC method names
         self, request: pb.GetTriageRulesRequest, ctx: grpc.ServicerContext
     ) -> pb.GetTriageRulesResponse:
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             ruleset = service.current_rules(uow)
         return pb.GetTriageRulesResponse(ruleset=ruleset_to_proto(ruleset))
 

@@ -267,7 +267,7 @@ class WorkOrderApi(work_orders_pb2_grpc.WorkOrderServiceServicer):
     def GetWorkOrder(  # noqa: N802 - gRPC method names
         self, request: work_orders_pb2.GetWorkOrderRequest, ctx: grpc.ServicerContext
     ) -> work_orders_pb2.GetWorkOrderResponse:
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             found = service.get_work_order(uow, request.work_order_id, actor=current_actor())
             return work_orders_pb2.GetWorkOrderResponse(work_order=to_proto(service.view_of(uow, found)))
 
@@ -285,7 +285,7 @@ class WorkOrderApi(work_orders_pb2_grpc.WorkOrderServiceServicer):
             window_from=_moment(f.window_from) if f.HasField("window_from") else None,
             window_to=_moment(f.window_to) if f.HasField("window_to") else None,
         )
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             # One more than asked tells whether another page follows.
             found = service.list_work_orders(
                 uow, where, actor=current_actor(), after=_work_order_position(position), limit=limit + 1
@@ -317,7 +317,7 @@ class WorkOrderApi(work_orders_pb2_grpc.WorkOrderServiceServicer):
     ) -> work_orders_pb2.ListPartsResponse:
         after = _text_at(paging.decode(request.page_token, expected={"sku"}), "sku")
         limit = paging.page_size(request.page_size)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             found = service.list_parts(uow, after=after, limit=limit + 1)
         page = found[:limit]
         token = paging.encode({"sku": page[-1].sku}) if len(found) > limit else ""
@@ -346,7 +346,7 @@ class WorkOrderApi(work_orders_pb2_grpc.WorkOrderServiceServicer):
     ) -> work_orders_pb2.ListStockLocationsResponse:
         after = _text_at(paging.decode(request.page_token, expected={"location"}), "location")
         limit = paging.page_size(request.page_size)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             found = service.list_locations(uow, technician_id=request.technician_id, after=after, limit=limit + 1)
         page = found[:limit]
         token = paging.encode({"location": page[-1].location_id}) if len(found) > limit else ""
@@ -376,7 +376,7 @@ class WorkOrderApi(work_orders_pb2_grpc.WorkOrderServiceServicer):
         position = paging.decode(request.page_token, expected={"location", "sku"})
         after = (_text_at(position, "location"), _text_at(position, "sku")) if position is not None else None
         limit = paging.page_size(request.page_size)
-        with self.runtime.uow() as uow:
+        with self.runtime.reader() as uow:
             found = service.list_stock(
                 uow, location_id=request.location_id, sku=request.sku, after=after, limit=limit + 1
             )

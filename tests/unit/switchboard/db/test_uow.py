@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from sqlalchemy import func, select
 
 from switchboard import context, envelope
 from switchboard.context import Caller, WorkContext
@@ -129,3 +132,32 @@ def test_the_session_is_refused_outside_the_with_block(chassis_db: Database) -> 
 
     with pytest.raises(RuntimeError, match="outside its 'with' block"):
         uow.session  # noqa: B018 - the access is what is tested
+
+
+def test_a_reader_in_the_middle_of_a_long_query_does_not_hold_up_a_writer(chassis_db: Database) -> None:
+    finished = threading.Event()
+
+    def write() -> None:
+        with UnitOfWork(chassis_db) as uow:
+            uow.emit(ticket_created())
+            uow.commit()
+        finished.set()
+
+    with UnitOfWork(chassis_db, read_only=True) as reader:
+        before = reader.session.execute(select(func.count()).select_from(outbox)).scalar_one()
+        writer = threading.Thread(target=write)
+        writer.start()
+        # A reader that took the write lock (BEGIN IMMEDIATE) would keep the writer waiting here.
+        assert finished.wait(timeout=5), "the writer waited for the reader"
+        writer.join()
+        # The reader keeps reading the snapshot it started with.
+        assert reader.session.execute(select(func.count()).select_from(outbox)).scalar_one() == before == 0
+    assert count(chassis_db, outbox) == 1
+
+
+def test_a_reader_refuses_to_emit_or_commit(chassis_db: Database) -> None:
+    with UnitOfWork(chassis_db, read_only=True) as reader:
+        with pytest.raises(RuntimeError, match="cannot emit"):
+            reader.emit(ticket_created())
+        with pytest.raises(RuntimeError, match="nothing to commit"):
+            reader.commit()

@@ -209,39 +209,61 @@ class SlaStore:
         self, calendar: BusinessCalendar, *, expected_revision: int, at: datetime, by: str
     ) -> BusinessCalendar:
         """Store a new revision; ``expected_revision`` 0 creates. ABORTED if someone else changed it first."""
-        revision = expected_revision + 1
         body = calendar_body(calendar)
-        stamp = {"body": body, "revision": revision, "updated_at": at, "updated_by": by}
+        revision = self._put_revision(
+            "calendar",
+            sla_calendars.c.calendar_id,
+            sla_calendar_revisions,
+            calendar.calendar_id,
+            {"body": body},
+            expected_revision=expected_revision,
+            at=at,
+            by=by,
+        )
+        return calendar_from(calendar.calendar_id, revision, body)
+
+    def _put_revision(
+        self,
+        kind: str,
+        key: Column[str],
+        revisions: Table,
+        key_value: str,
+        values: dict[str, Any],
+        *,
+        expected_revision: int,
+        at: datetime,
+        by: str,
+    ) -> int:
+        """Write the head row of a revisioned document (compare-and-set on its revision) and keep the
+        revision's body, valid from ``at``, for recomputing history under the rules then in force."""
+        head = key.table
+        revision = expected_revision + 1
+        stamp = {**values, "revision": revision, "updated_at": at, "updated_by": by}
         if expected_revision == 0:
-            if self.calendar(calendar.calendar_id) is not None:
-                raise AlreadyExists(
-                    f"calendar {calendar.calendar_id!r} exists; send its revision as expected_revision to change it"
-                )
-            self.session.execute(sla_calendars.insert().values(calendar_id=calendar.calendar_id, **stamp))
+            if self.session.execute(select(key).where(key == key_value)).first() is not None:
+                raise AlreadyExists(f"{kind} {key_value!r} exists; send its revision as expected_revision to change it")
+            self.session.execute(head.insert().values({key.name: key_value, **stamp}))
         else:
             changed = self.session.execute(
-                update(sla_calendars)
-                .where(
-                    sla_calendars.c.calendar_id == calendar.calendar_id,
-                    sla_calendars.c.revision == expected_revision,
-                )
+                update(head)
+                .where(key == key_value, head.c.revision == expected_revision)
                 .values(**stamp)
-                .returning(sla_calendars.c.revision)
+                .returning(head.c.revision)
             ).first()
             if changed is None:
                 raise Aborted(
-                    f"calendar {calendar.calendar_id!r} is not at revision {expected_revision} "
+                    f"{kind} {key_value!r} is not at revision {expected_revision} "
                     "(missing, or changed meanwhile); read it again and retry"
                 )
         try:
             self.session.execute(
-                sla_calendar_revisions.insert().values(
-                    calendar_id=calendar.calendar_id, revision=revision, valid_from=at, body=body
+                revisions.insert().values(
+                    {key.name: key_value, "revision": revision, "valid_from": at, "body": values["body"]}
                 )
             )
         except IntegrityError as exc:
-            raise Aborted(f"calendar {calendar.calendar_id!r} changed meanwhile; read it again and retry") from exc
-        return calendar_from(calendar.calendar_id, revision, body)
+            raise Aborted(f"{kind} {key_value!r} changed meanwhile; read it again and retry") from exc
+        return revision
 
     def calendar(self, calendar_id: str) -> tuple[BusinessCalendar, Stamped] | None:
         row = self.session.execute(select(sla_calendars).where(sla_calendars.c.calendar_id == calendar_id)).first()
@@ -287,43 +309,17 @@ class SlaStore:
     # Policies
 
     def put_policy(self, policy: SlaPolicy, *, expected_revision: int, at: datetime, by: str) -> SlaPolicy:
-        revision = expected_revision + 1
         body = policy_body(policy)
-        stamp = {
-            "body": body,
-            "revision": revision,
-            "priority": policy.priority,
-            "customer_tier": policy.customer_tier,
-            "active": policy.active,
-            "updated_at": at,
-            "updated_by": by,
-        }
-        if expected_revision == 0:
-            if self.policy(policy.policy_id) is not None:
-                raise AlreadyExists(
-                    f"policy {policy.policy_id!r} exists; send its revision as expected_revision to change it"
-                )
-            self.session.execute(sla_policies.insert().values(policy_id=policy.policy_id, **stamp))
-        else:
-            changed = self.session.execute(
-                update(sla_policies)
-                .where(sla_policies.c.policy_id == policy.policy_id, sla_policies.c.revision == expected_revision)
-                .values(**stamp)
-                .returning(sla_policies.c.revision)
-            ).first()
-            if changed is None:
-                raise Aborted(
-                    f"policy {policy.policy_id!r} is not at revision {expected_revision} "
-                    "(missing, or changed meanwhile); read it again and retry"
-                )
-        try:
-            self.session.execute(
-                sla_policy_revisions.insert().values(
-                    policy_id=policy.policy_id, revision=revision, valid_from=at, body=body
-                )
-            )
-        except IntegrityError as exc:
-            raise Aborted(f"policy {policy.policy_id!r} changed meanwhile; read it again and retry") from exc
+        revision = self._put_revision(
+            "policy",
+            sla_policies.c.policy_id,
+            sla_policy_revisions,
+            policy.policy_id,
+            {"body": body, "priority": policy.priority, "customer_tier": policy.customer_tier, "active": policy.active},
+            expected_revision=expected_revision,
+            at=at,
+            by=by,
+        )
         return policy_from(policy.policy_id, revision, body)
 
     def policy(self, policy_id: str) -> tuple[SlaPolicy, Stamped] | None:

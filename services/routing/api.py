@@ -43,8 +43,7 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
             found = service.list_tasks(
                 uow, after_seq=paging.integer_at(position, "after"), limit=limit + 1, ticket_id=request.ticket_id
             )
-        page = found[:limit]
-        token = paging.encode({"after": page[-1].seq}) if len(found) > limit else ""
+        page, token = paging.next_page(found, limit, lambda last: {"after": last.seq})
         return routing_pb2.ListTasksResponse(tasks=[to_proto(t) for t in page], next_page_token=token)
 
 

@@ -23,20 +23,12 @@ def current_actor() -> Actor:
 
 
 def once(runtime: Runtime, method: str, request: Message, response_type: type[R], act: Callable[[UnitOfWork], R]) -> R:
-    """Run a mutating call in one unit of work, or answer a retry with the first result.
-
-    A call without a key still runs in one transaction; it just cannot be recognised when retried.
-    """
-    key = getattr(request, "idempotency_key", "")
-    if not key:
-        with runtime.uow() as uow:
-            response = act(uow)
-            uow.commit()
-        return response
+    """Run a mutating call in one unit of work, or answer a retry with the first result (every mutating
+    request of ticketing carries a required ``idempotency_key``)."""
     return idempotency.once(
         runtime.uow,
         scope=f"{current_actor().id}:{method}",
-        key=key,
+        key=request.idempotency_key,
         request=request,
         response_type=response_type,
         act=act,

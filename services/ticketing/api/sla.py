@@ -135,16 +135,6 @@ def policy_to_proto(policy: SlaPolicy, stamped: Stamped) -> pb.SlaPolicy:
     )
 
 
-def _after(token: str) -> str:
-    position = paging.decode(token, expected={"after"})
-    if position is None:
-        return ""
-    after = position["after"]
-    if not isinstance(after, str):
-        raise InvalidArgument([FieldViolation("page_token", "not a token this list returned; start without one")])
-    return after
-
-
 class SlaApi(sla_pb2_grpc.SlaServiceServicer):
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -171,11 +161,13 @@ class SlaApi(sla_pb2_grpc.SlaServiceServicer):
     ) -> pb.ListCalendarsResponse:
         limit = paging.page_size(request.page_size, _MAX_PAGE)
         with self.runtime.reader() as uow:
-            found = service.list_calendars(uow, after=_after(request.page_token), limit=limit + 1)
-        token = paging.encode({"after": found[limit - 1][0].calendar_id}) if len(found) > limit else ""
-        return pb.ListCalendarsResponse(
-            calendars=[calendar_to_proto(c, s) for c, s in found[:limit]], next_page_token=token
-        )
+            found = service.list_calendars(
+                uow,
+                after=paging.text_at(paging.decode(request.page_token, expected={"after"}), "after"),
+                limit=limit + 1,
+            )
+        page, token = paging.next_page(found, limit, lambda last: {"after": last[0].calendar_id})
+        return pb.ListCalendarsResponse(calendars=[calendar_to_proto(c, s) for c, s in page], next_page_token=token)
 
     def PutPolicy(  # noqa: N802 - gRPC method names
         self, request: pb.PutPolicyRequest, ctx: grpc.ServicerContext
@@ -199,11 +191,13 @@ class SlaApi(sla_pb2_grpc.SlaServiceServicer):
     ) -> pb.ListPoliciesResponse:
         limit = paging.page_size(request.page_size, _MAX_PAGE)
         with self.runtime.reader() as uow:
-            found = service.list_policies(uow, after=_after(request.page_token), limit=limit + 1)
-        token = paging.encode({"after": found[limit - 1][0].policy_id}) if len(found) > limit else ""
-        return pb.ListPoliciesResponse(
-            policies=[policy_to_proto(p, s) for p, s in found[:limit]], next_page_token=token
-        )
+            found = service.list_policies(
+                uow,
+                after=paging.text_at(paging.decode(request.page_token, expected={"after"}), "after"),
+                limit=limit + 1,
+            )
+        page, token = paging.next_page(found, limit, lambda last: {"after": last[0].policy_id})
+        return pb.ListPoliciesResponse(policies=[policy_to_proto(p, s) for p, s in page], next_page_token=token)
 
     def GetSlaState(  # noqa: N802 - gRPC method names
         self, request: pb.GetSlaStateRequest, ctx: grpc.ServicerContext

@@ -48,8 +48,6 @@ PERMISSIONS = {
     "SetParent": _STAFF,
     "ListTicketHistory": _FIELD,
 }
-# The fields of UpdateTicketRequest.ticket an update mask may name, as the domain calls them.
-_MASKABLE = {name: name for name in service.UPDATABLE}
 
 
 def status_value(status: Status) -> pb.TicketStatus.ValueType:
@@ -198,11 +196,8 @@ class TicketingApi(ticketing_pb2_grpc.TicketingServiceServicer):
         limit = paging.page_size(request.page_size)
         with self.runtime.reader() as uow:
             found = service.list_tickets(uow, _filter(request.filter), after=after, limit=limit + 1)
-        token = ""
-        if len(found) > limit:
-            last = found[limit - 1]
-            token = paging.encode({"priority": last.priority, "seq": last.seq})
-        return pb.ListTicketsResponse(tickets=[to_proto(t) for t in found[:limit]], next_page_token=token)
+        page, token = paging.next_page(found, limit, lambda last: {"priority": last.priority, "seq": last.seq})
+        return pb.ListTicketsResponse(tickets=[to_proto(t) for t in page], next_page_token=token)
 
     def CountTickets(  # noqa: N802
         self, request: pb.CountTicketsRequest, ctx: grpc.ServicerContext
@@ -387,12 +382,12 @@ class TicketingApi(ticketing_pb2_grpc.TicketingServiceServicer):
             entries = service.history(
                 uow, request.ticket_id, after=paging.integer_at(position, "after"), limit=limit + 1
             )
-        token = paging.encode({"after": entries[limit - 1].entry_id}) if len(entries) > limit else ""
-        return pb.ListTicketHistoryResponse(entries=[history_proto(e) for e in entries[:limit]], next_page_token=token)
+        page, token = paging.next_page(entries, limit, lambda last: {"after": last.entry_id})
+        return pb.ListTicketHistoryResponse(entries=[history_proto(e) for e in page], next_page_token=token)
 
 
 def _updated_value(ticket: pb.Ticket, path: str) -> object:
-    if path not in _MASKABLE:
+    if path not in service.UPDATABLE:
         # Let the use case name every field that cannot be updated in one error.
         return None
     value = getattr(ticket, path)

@@ -22,7 +22,6 @@ from services.ticketing.store.work_orders import WorkOrderFilter
 from switchboard import paging
 from switchboard.composition import Runtime
 from switchboard.db.uow import UnitOfWork
-from switchboard.errors import FieldViolation, InvalidArgument
 from switchboard.rpc.auth import AGENT, SUPERVISOR, TECHNICIAN
 from switchboard.rpc.server import ApiBinding
 from switchboard.ticketing.v1 import ticketing_pb2, work_orders_pb2, work_orders_pb2_grpc
@@ -290,11 +289,10 @@ class WorkOrderApi(work_orders_pb2_grpc.WorkOrderServiceServicer):
             found = service.list_work_orders(
                 uow, where, actor=current_actor(), after=_work_order_position(position), limit=limit + 1
             )
-            page = service.views_of(uow, found[:limit])
-        token = ""
-        if len(found) > limit:
-            last = page[-1].work_order
-            token = paging.encode({"start": last.window_start.isoformat(), "id": last.work_order_id})
+            shown, token = paging.next_page(
+                found, limit, lambda last: {"start": last.window_start.isoformat(), "id": last.work_order_id}
+            )
+            page = service.views_of(uow, shown)
         return work_orders_pb2.ListWorkOrdersResponse(
             work_orders=[to_proto(view) for view in page], next_page_token=token
         )
@@ -315,12 +313,11 @@ class WorkOrderApi(work_orders_pb2_grpc.WorkOrderServiceServicer):
     def ListParts(  # noqa: N802 - gRPC method names
         self, request: work_orders_pb2.ListPartsRequest, ctx: grpc.ServicerContext
     ) -> work_orders_pb2.ListPartsResponse:
-        after = _text_at(paging.decode(request.page_token, expected={"sku"}), "sku")
+        after = paging.text_at(paging.decode(request.page_token, expected={"sku"}), "sku")
         limit = paging.page_size(request.page_size)
         with self.runtime.reader() as uow:
             found = service.list_parts(uow, after=after, limit=limit + 1)
-        page = found[:limit]
-        token = paging.encode({"sku": page[-1].sku}) if len(found) > limit else ""
+        page, token = paging.next_page(found, limit, lambda last: {"sku": last.sku})
         return work_orders_pb2.ListPartsResponse(parts=[part_proto(p) for p in page], next_page_token=token)
 
     def PutStockLocation(  # noqa: N802 - gRPC method names
@@ -344,12 +341,11 @@ class WorkOrderApi(work_orders_pb2_grpc.WorkOrderServiceServicer):
     def ListStockLocations(  # noqa: N802 - gRPC method names
         self, request: work_orders_pb2.ListStockLocationsRequest, ctx: grpc.ServicerContext
     ) -> work_orders_pb2.ListStockLocationsResponse:
-        after = _text_at(paging.decode(request.page_token, expected={"location"}), "location")
+        after = paging.text_at(paging.decode(request.page_token, expected={"location"}), "location")
         limit = paging.page_size(request.page_size)
         with self.runtime.reader() as uow:
             found = service.list_locations(uow, technician_id=request.technician_id, after=after, limit=limit + 1)
-        page = found[:limit]
-        token = paging.encode({"location": page[-1].location_id}) if len(found) > limit else ""
+        page, token = paging.next_page(found, limit, lambda last: {"location": last.location_id})
         return work_orders_pb2.ListStockLocationsResponse(
             locations=[location_proto(location) for location in page], next_page_token=token
         )
@@ -374,14 +370,15 @@ class WorkOrderApi(work_orders_pb2_grpc.WorkOrderServiceServicer):
         self, request: work_orders_pb2.ListStockRequest, ctx: grpc.ServicerContext
     ) -> work_orders_pb2.ListStockResponse:
         position = paging.decode(request.page_token, expected={"location", "sku"})
-        after = (_text_at(position, "location"), _text_at(position, "sku")) if position is not None else None
+        after = (
+            (paging.text_at(position, "location"), paging.text_at(position, "sku")) if position is not None else None
+        )
         limit = paging.page_size(request.page_size)
         with self.runtime.reader() as uow:
             found = service.list_stock(
                 uow, location_id=request.location_id, sku=request.sku, after=after, limit=limit + 1
             )
-        page = found[:limit]
-        token = paging.encode({"location": page[-1].location_id, "sku": page[-1].sku}) if len(found) > limit else ""
+        page, token = paging.next_page(found, limit, lambda last: {"location": last.location_id, "sku": last.sku})
         return work_orders_pb2.ListStockResponse(levels=[level_proto(level) for level in page], next_page_token=token)
 
 
@@ -402,26 +399,13 @@ def _moment(stamp: Timestamp) -> datetime:
     return stamp.ToDatetime(tzinfo=UTC)
 
 
-def _forged() -> InvalidArgument:
-    return InvalidArgument([FieldViolation("page_token", "not a token this list returned; start without one")])
-
-
-def _text_at(position: dict[str, str | int] | None, key: str) -> str:
-    if position is None:
-        return ""
-    value = position[key]
-    if not isinstance(value, str):
-        raise _forged()
-    return value
-
-
 def _work_order_position(position: dict[str, str | int] | None) -> tuple[datetime, str] | None:
     if position is None:
         return None
     try:
-        start = datetime.fromisoformat(_text_at(position, "start"))
+        start = datetime.fromisoformat(paging.text_at(position, "start"))
     except ValueError:
-        raise _forged() from None
+        raise paging.forged() from None
     if start.tzinfo is None:
-        raise _forged()
-    return start, _text_at(position, "id")
+        raise paging.forged()
+    return start, paging.text_at(position, "id")

@@ -22,10 +22,9 @@ from enum import StrEnum
 from typing import Protocol
 
 from services.ticketing.domain.calendars import BusinessCalendar, add_business_time, business_seconds_between
-from services.ticketing.domain.tickets import OPEN_STATUSES, PENDING_STATUSES, Activity, Status
+from services.ticketing.domain.tickets import OPEN_STATUSES, PENDING_STATUSES, TIERS, Activity, Status
 from switchboard.errors import FieldViolation, InvalidArgument
 
-TIERS = ("standard", "silver", "gold", "platinum")
 ANY_TIER = ""
 PRIORITIES = (1, 2, 3, 4)
 POLICY_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")

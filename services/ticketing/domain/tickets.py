@@ -33,6 +33,11 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
+# How a request can arrive, and the value tiers customer360 announces (most valuable last); the
+# protos define the same (a test keeps them equal), the domain may not import generated code.
+CHANNELS = ("phone", "email", "chat", "web", "field", "system_event")
+TIERS = ("standard", "silver", "gold", "platinum")
+
 OPEN_STATUSES = frozenset(Status) - {Status.RESOLVED, Status.CLOSED, Status.CANCELLED}
 PENDING_STATUSES = frozenset({Status.PENDING_CUSTOMER, Status.PENDING_PARTS})
 

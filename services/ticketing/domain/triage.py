@@ -31,12 +31,10 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import NamedTuple
 
-from services.ticketing.domain.tickets import DEFAULT_PRIORITY, NewTicket
+from services.ticketing.domain.tickets import CHANNELS, DEFAULT_PRIORITY, TIERS, NewTicket
 from switchboard.errors import FieldViolation, InvalidArgument
 
 # The values switchboard.common.v1 names; the domain keeps its own copy to stay free of protobuf.
-CHANNELS = ("phone", "email", "chat", "web", "field", "system_event")
-TIERS = ("standard", "silver", "gold", "platinum")
 
 MAX_RULES = 200
 MAX_KEYWORDS = 50

@@ -55,6 +55,7 @@ UPDATABLE = frozenset(
 )
 _SUPERVISING = frozenset({lifecycle.SUPERVISOR, lifecycle.SYSTEM})
 _FINAL = frozenset({Status.CLOSED, Status.CANCELLED})
+_TIER_BATCH = 500
 
 
 def proto_fields(ticket: Ticket) -> dict[str, Any]:
@@ -239,6 +240,10 @@ def assign(
     expect_version(ticket, version)
     if ticket.status in _FINAL or ticket.status is Status.RESOLVED:
         raise FailedPrecondition(f"ticket {ticket.number} is {ticket.status.value}; reopen it to reassign it")
+    return _assigned(uow, ticket, team=team, assignee=assignee, actor=actor, reason=reason)
+
+
+def _assigned(uow: UnitOfWork, ticket: Ticket, *, team: str, assignee: str, actor: Actor, reason: str) -> Ticket:
     team = team or ticket.team
     if ticket.team and team != ticket.team and not actor.may(_SUPERVISING):
         raise PermissionDenied(
@@ -262,13 +267,8 @@ def assign_from_offer(uow: UnitOfWork, event: Event) -> None:
     if ticket.status in _FINAL or ticket.status is Status.RESOLVED:
         # The work ended while the offer was out; the acceptance changes nothing.
         return
-    assign(
-        uow,
-        ticket.ticket_id,
-        team=offer.team or ticket.team,
-        assignee=offer.assignee,
-        actor=THE_DESK,
-        reason=f"accepted offer {offer.offer_id}",
+    _assigned(
+        uow, ticket, team=offer.team, assignee=offer.assignee, actor=THE_DESK, reason=f"accepted offer {offer.offer_id}"
     )
 
 
@@ -282,9 +282,14 @@ def change_tier(uow: UnitOfWork, event: Event) -> None:
     if not CustomerStore(uow.session).set_tier(change.customer_id, tier, since=since):
         return
     store = TicketStore(uow.session)
-    for ticket in store.page(TicketFilter(customer_id=change.customer_id, open_only=True), after=None, limit=1000):
-        if ticket.customer_tier != tier:
-            save(uow, ticket, replace(ticket, customer_tier=tier), actor=THE_DESK, reason="customer tier changed")
+    open_tickets = TicketFilter(customer_id=change.customer_id, open_only=True)
+    after: tuple[int, int] | None = None
+    # Page through them all: a business customer can have more open tickets than one page holds.
+    while page := store.page(open_tickets, after=after, limit=_TIER_BATCH):
+        for ticket in page:
+            if ticket.customer_tier != tier:
+                save(uow, ticket, replace(ticket, customer_tier=tier), actor=THE_DESK, reason="customer tier changed")
+        after = (page[-1].priority, page[-1].seq)
 
 
 def add_comment(

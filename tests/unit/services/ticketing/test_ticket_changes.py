@@ -385,3 +385,16 @@ def test_after_a_merge_the_clocks_rebuilt_from_history_still_agree_with_the_live
         for ticket in (first, duplicate, third):
             assert sla.sla_state(uow, ticket.ticket_id).agree
         assert [c.body for c in views.detail(uow, ticket_id=third.ticket_id).comments] == ["Any news?", "Tomorrow"]
+
+
+def test_a_tier_change_reaches_every_open_ticket_of_the_customer_however_many_pages_they_fill(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "_TIER_BATCH", 2)
+    opened = [_create(db, new_ticket(priority=p)) for p in (1, 3, 2, 3, 4)]
+    change = CustomerTierChanged(customer_id="C-1001", tier=common_pb2.CUSTOMER_TIER_SILVER)
+
+    _do(db, lambda uow: service.change_tier(uow, as_event(change)))
+
+    with UnitOfWork(db) as uow:
+        assert [service.load(uow, t.ticket_id).customer_tier for t in opened] == ["silver"] * 5

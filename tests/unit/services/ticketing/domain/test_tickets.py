@@ -8,6 +8,7 @@ import pytest
 
 from services.ticketing.domain import tickets
 from services.ticketing.domain.tickets import NewTicket, Status
+from switchboard import enums
 from tests.unit.builders import new_ticket
 
 TICKET_ID = "0195a0c4-7d1e-7f00-8000-000000000001"
@@ -129,3 +130,8 @@ def test_a_device_fault_with_the_longest_valid_asset_id_and_fault_code_fits_the_
     new = _from_fault(asset_id="WM-" + "7" * 125, fault_code="E" * 64)
 
     assert len(new.subject) <= 200
+
+
+def test_the_domains_channels_and_tiers_are_the_ones_the_protos_define() -> None:
+    assert tickets.CHANNELS == enums.CHANNELS
+    assert tickets.TIERS == enums.TIERS

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from services.ticketing.domain import triage
 from services.ticketing.domain.tickets import NewTicket
 from services.ticketing.domain.triage import TriageRule
-from switchboard import enums
 from switchboard.errors import InvalidArgument
 from tests.unit.builders import new_ticket
 
@@ -499,8 +498,3 @@ def test_every_broken_field_is_named_at_once() -> None:
     )
 
     assert set(violations) == {"rules[1].name", "rules[1].any_keywords[0]", "rules[1].priority", "rules[2]"}
-
-
-def test_the_domains_channels_and_tiers_are_the_ones_the_api_knows() -> None:
-    assert triage.CHANNELS == enums.CHANNELS
-    assert triage.TIERS == enums.TIERS

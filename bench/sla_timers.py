@@ -1,4 +1,4 @@
-"""``python -m bench.sla_timers``: the delay from an SLA clock's due time to its event, on PostgreSQL.
+"""``python -m bench sla``: the delay from an SLA clock's due time to its event, on PostgreSQL.
 
 Seeds ``--clocks`` running first-response clocks through the SLA engine's own code (each ticket opened
 in the past, so that its clock falls due inside the measured window), then starts the ticketing
@@ -73,7 +73,7 @@ class Round:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.sla_timers", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench sla", description=__doc__.splitlines()[0])
     parser.add_argument("--clocks", type=int, default=100_000, help="running SLA clocks (default 100000)")
     parser.add_argument("--probes", type=int, default=2_000, help="clocks due in the idle round (default 2000)")
     parser.add_argument(

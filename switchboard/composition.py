@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Protocol
 
 from switchboard.bus.topology import Subscription
 from switchboard.db import migrate
@@ -37,6 +38,14 @@ class Runtime:
         return UnitOfWork(self.db, read_only=True)
 
 
+class Loop(Protocol):
+    """Background work of a service: ``run`` until ``stop`` is set; ``wake`` makes it look at once."""
+
+    def run(self, stop: threading.Event) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class ServiceDefinition:
     name: str
@@ -46,13 +55,15 @@ class ServiceDefinition:
     subscriptions: list[Subscription] = field(default_factory=list)
     # Timer kind -> the handler that runs a due timer of that kind (see switchboard.timers).
     timers: Mapping[str, TimerHandler] = field(default_factory=dict)
+    # Name -> a factory of a background loop the relay role runs (routing's matcher).
+    loops: Mapping[str, Callable[[Runtime], Loop]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # The handler's name names its queue and its inbox slot: two alike would share them.
-        names = [s.handler_name for s in self.subscriptions]
+        # The queue (event type and handler name) is also the inbox slot: two alike would share them.
+        names = [s.queue(self.name) for s in self.subscriptions]
         clashes = sorted({n for n in names if names.count(n) > 1})
         if clashes:
-            raise ValueError(f"{self.name}: handler names must be unique, repeated: {clashes}")
+            raise ValueError(f"{self.name}: one handler per event type, repeated: {clashes}")
 
     def open(self, settings: Settings) -> Runtime:
         """Connect to the service's database and bring its schema up to date."""

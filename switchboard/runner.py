@@ -1,7 +1,8 @@
 """Running the suite: every role of some services in one process, or one process per role.
 
 Roles: ``api`` (the gRPC server), ``consumer`` (applies subscribed events from RabbitMQ) and
-``relay`` (publishes the outbox and runs the service's due timers). The embedded default runs all of
+``relay`` (publishes the outbox, runs the service's due timers and its background loops, such as
+routing's matcher). The embedded default runs all of
 them in one process with the in-process bus; the production layout runs each as its own process, any
 number of replicas.
 """
@@ -25,7 +26,7 @@ from switchboard.bus.broker import BrokerConsumer, BrokerPublisher, ServiceQueue
 from switchboard.bus.embedded import EmbeddedBus
 from switchboard.bus.handling import Applier
 from switchboard.bus.relay import Publisher, Relay
-from switchboard.composition import Runtime, ServiceDefinition
+from switchboard.composition import Loop, Runtime, ServiceDefinition
 from switchboard.rpc.server import GrpcServer, build_server
 from switchboard.settings import Settings
 from switchboard.timers import TimerLoop
@@ -48,6 +49,7 @@ class Suite:
     consumers: dict[str, BrokerConsumer] = field(default_factory=dict)
     relays: dict[str, Relay] = field(default_factory=dict)
     timer_loops: dict[str, TimerLoop] = field(default_factory=dict)
+    loops: dict[str, Loop] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self, ready_timeout: float = 30.0) -> None:
@@ -65,6 +67,10 @@ class Suite:
             for definition in self.definitions:
                 if definition.timers:
                     self._start_timers(definition)
+                for name, factory in definition.loops.items():
+                    loop = factory(self.runtimes[definition.name])
+                    self.loops[f"{definition.name}-{name}"] = loop
+                    self._spawn(f"{definition.name}-{name}", loop.run)
         if "api" in self.roles:
             for definition in self.definitions:
                 runtime = self.runtimes[definition.name]
@@ -134,6 +140,8 @@ class Suite:
             relay.wake.set()
         for loop in self.timer_loops.values():
             loop.stop()
+        for background in self.loops.values():
+            background.stop()
         for thread in self._threads:
             thread.join(timeout=10)
         for relay in self.relays.values():

@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     reopen_window_days: int = Field(
         14, ge=0, description="Days after resolution in which a customer or agent may reopen a ticket."
     )
+    sticky_days: int = Field(
+        30, ge=0, description="Days a customer's last agent stays the one routing tries first for their next request."
+    )
+    matcher_lease_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long routing's matcher lease lasts unrenewed: after a matcher dies, another takes over "
+        "this much later.",
+    )
     relay_batch: int = Field(200, ge=1, description="Outbox rows published per relay transaction.")
     relay_poll: float = Field(
         1.0,

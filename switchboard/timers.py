@@ -2,10 +2,9 @@
 
 A use case schedules a timer in its unit of work (``schedule(uow, kind, key, due_at, payload)``); the
 row commits with the change that caused it. Each service's TimerLoop sleeps until the earliest due
-timer (an indexed MIN(due_at)), and is woken early when a commit schedules something earlier: in this
-process by the session's commit hook, from other processes on PostgreSQL by a NOTIFY that carries the
-earliest new due time (the relay's pattern for the outbox). Each due timer runs in its own unit of
-work: claim the row (FOR UPDATE SKIP LOCKED on PostgreSQL, so replicas share the work), delete it,
+timer (an indexed MIN(due_at)), and is woken early when a commit schedules something earlier, in this
+process or another (switchboard.signals carries the earliest new due time). Each due timer runs in its
+own unit of work: claim the row (FOR UPDATE SKIP LOCKED on PostgreSQL, so replicas share the work), delete it,
 run the kind's handler, commit the handler's changes and events with the deletion. A handler that
 fails leaves the timer in place, due again after a backoff; nothing is lost if a process dies.
 
@@ -15,21 +14,19 @@ SQLite has no SKIP LOCKED: run one loop per file (the embedded suite does).
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 import structlog
-from sqlalchemy import Engine, delete, event, func, select, text, tuple_, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from switchboard import context
+from switchboard import context, signals
 from switchboard.db.engine import Database
 from switchboard.db.tables import timers
 from switchboard.db.types import utcnow
@@ -95,26 +92,6 @@ class Alarm:
         self._event.clear()
 
 
-# The loops running in this process, by the engine whose timers they watch.
-_alarms: weakref.WeakKeyDictionary[Engine, set[Alarm]] = weakref.WeakKeyDictionary()
-_alarms_lock = threading.Lock()
-
-
-def _register(engine: Engine, alarm: Alarm) -> None:
-    with _alarms_lock:
-        _alarms.setdefault(engine, set()).add(alarm)
-
-
-def _unregister(engine: Engine, alarm: Alarm) -> None:
-    with _alarms_lock:
-        _alarms.get(engine, set()).discard(alarm)
-
-
-def _alarms_of(engine: Engine) -> list[Alarm]:
-    with _alarms_lock:
-        return list(_alarms.get(engine, ()))
-
-
 def schedule(uow: UnitOfWork, kind: str, key: str, due_at: datetime, payload: Mapping[str, Any] | None = None) -> None:
     """Run the ``kind`` handler for ``key`` at ``due_at`` (at once if it is past), replacing any timer
     of that kind and key. Takes effect when the unit of work commits."""
@@ -172,33 +149,12 @@ def _timer(row: Any) -> Timer:
 
 
 def _wake_on_commit(uow: UnitOfWork, due_at: datetime) -> None:
-    """Tell the loops about the earliest timer this transaction schedules, once it commits."""
-    session, db = uow.session, uow.db
-    earliest: datetime | None = session.info.get(_EARLIEST)
-    if earliest is not None:
-        session.info[_EARLIEST] = min(earliest, due_at)
+    """Tell the loops about this timer once the transaction commits, unless an earlier one already does."""
+    earliest: datetime | None = uow.session.info.get(_EARLIEST)
+    if earliest is not None and earliest <= due_at:
         return
-    session.info[_EARLIEST] = due_at
-
-    def before_commit(committing: Session) -> None:
-        if not db.is_sqlite and _EARLIEST in committing.info:
-            # Queued by PostgreSQL and delivered at commit, to loops in every process.
-            committing.execute(
-                text("SELECT pg_notify(:channel, :due)"),
-                {"channel": timers_channel(db.service), "due": committing.info[_EARLIEST].isoformat()},
-            )
-
-    def after_commit(committed: Session) -> None:
-        due = committed.info.pop(_EARLIEST, None)
-        for alarm in _alarms_of(db.engine):
-            alarm.nudge(due)
-
-    def after_rollback(rolled_back: Session) -> None:
-        rolled_back.info.pop(_EARLIEST, None)
-
-    event.listen(session, "before_commit", before_commit, once=True)
-    event.listen(session, "after_commit", after_commit, once=True)
-    event.listen(session, "after_rollback", after_rollback, once=True)
+    uow.session.info[_EARLIEST] = due_at
+    signals.notify_on_commit(uow, timers_channel(uow.db.service), due_at.isoformat())
 
 
 class TimerLoop:
@@ -223,13 +179,9 @@ class TimerLoop:
 
     def run(self, stop: threading.Event) -> None:
         self._stop = stop
-        _register(self.db.engine, self.alarm)
-        listener = None
-        if not self.db.is_sqlite:
-            listener = threading.Thread(
-                target=self._listen, args=(stop,), name=f"{self.db.service}-timers-listen", daemon=True
-            )
-            listener.start()
+        unsubscribe = signals.subscribe(
+            self.db, timers_channel(self.db.service), lambda payload: self.alarm.nudge(_moment(payload))
+        )
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"{self.db.service}-timers")
         log.info("timers.started", service=self.db.service, workers=self.workers, kinds=sorted(self.handlers))
         backoff = 0.5
@@ -254,9 +206,7 @@ class TimerLoop:
                     self.alarm.wait(min(delay, self.idle))
         finally:
             pool.shutdown(wait=True)
-            _unregister(self.db.engine, self.alarm)
-            if listener is not None:
-                listener.join(timeout=5)
+            unsubscribe()
             log.info("timers.stopped", service=self.db.service)
 
     def next_due(self) -> datetime | None:
@@ -356,21 +306,6 @@ class TimerLoop:
                 )
                 .values(due_at=self.clock() + timedelta(seconds=seconds), attempts=attempts, last_error=error)
             )
-
-    def _listen(self, stop: threading.Event) -> None:
-        """Wake on the NOTIFY a committing unit of work sends when it schedules a timer."""
-        conninfo = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        while not stop.is_set():
-            try:
-                with psycopg.connect(conninfo, autocommit=True) as connection:
-                    connection.execute(f'LISTEN "{timers_channel(self.db.service)}"')
-                    self.alarm.ring()  # anything scheduled while not listening
-                    while not stop.is_set():
-                        for notice in connection.notifies(timeout=1.0, stop_after=1):
-                            self.alarm.nudge(_moment(notice.payload))
-            except psycopg.Error as exc:
-                log.warning("timers.listen_failed", service=self.db.service, error=repr(exc))
-                stop.wait(1.0)
 
     def stop(self) -> None:
         """Wake the loop so it sees its stop event (which its caller has set)."""

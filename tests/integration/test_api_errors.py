@@ -133,7 +133,14 @@ def test_a_role_that_may_not_call_is_permission_denied(suite: Suite, api_factory
     with pytest.raises(grpc.RpcError) as create:
         technician.ticketing.CreateTicket(support.create_ticket_request(), metadata=technician.metadata, timeout=5)
     with pytest.raises(grpc.RpcError) as tasks:
-        technician.routing.ListTasks(routing_pb2.ListTasksRequest(), metadata=technician.metadata, timeout=5)
+        # Technicians read tasks and take offers; opening a task (an inbound call) is the desk's.
+        technician.routing.CreateTask(
+            routing_pb2.CreateTaskRequest(
+                idempotency_key="call-0001-key", customer_id="C-1001", channel=common_pb2.CHANNEL_PHONE
+            ),
+            metadata=technician.metadata,
+            timeout=5,
+        )
 
     assert create.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "technician" in create.value.details() and "agent" in create.value.details()

@@ -20,7 +20,7 @@ from tests.e2e.running import READY_LINE, Running, environment
 
 
 def task_count_per_ticket(engine: Engine) -> dict[str, int]:
-    from services.routing.store import tasks
+    from services.routing.store.schema import tasks
 
     with engine.connect() as connection:
         rows = connection.execute(select(tasks.c.ticket_id, func.count()).group_by(tasks.c.ticket_id)).all()

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from services.routing import service
 from services.routing.domain.tasks import Task, TaskStatus
+from services.routing.service import tasks as service
 from services.routing.subscriptions import SUBSCRIPTIONS
 from switchboard import envelope
 from switchboard.bus.handling import Applier
@@ -79,7 +79,7 @@ def test_task_created_is_caused_by_the_ticket_created_event(
     db: Database, settings_factory: Callable[..., Settings]
 ) -> None:
     created = sealed(ticket_created(), correlation_id="corr-7f3a")
-    (subscription,) = SUBSCRIPTIONS
+    (subscription,) = [s for s in SUBSCRIPTIONS if s.event_type == "ticket.created"]
 
     Applier("routing", uow_factory(db), settings_factory()).apply(
         subscription, envelope.to_json(created), envelope.JSON
@@ -92,7 +92,7 @@ def test_task_created_is_caused_by_the_ticket_created_event(
 
 def test_a_redelivered_ticket_created_queues_one_task(db: Database, settings_factory: Callable[..., Settings]) -> None:
     applier = Applier("routing", uow_factory(db), settings_factory())
-    (subscription,) = SUBSCRIPTIONS
+    (subscription,) = [s for s in SUBSCRIPTIONS if s.event_type == "ticket.created"]
     body = envelope.to_json(sealed(ticket_created()))
 
     applier.apply(subscription, body, envelope.JSON)

@@ -81,6 +81,14 @@ bench-desk: setup ## Benchmark: ticketing with 1M existing tickets on PostgreSQL
 bench-sla: setup ## Benchmark: 100,000 running SLA clocks on PostgreSQL, delay from due time to event
 	$(PY) -m bench sla
 
+.PHONY: bench-routing
+bench-routing: setup ## Benchmark: call-centre simulation vs Erlang C, strategies and fairness, decision latency at 10k agents x 100k tasks
+	$(PY) -m bench routing
+
+.PHONY: bench-dispatch
+bench-dispatch: setup ## Benchmark: technician recommendation latency, day plans vs best known Solomon VRPTW solutions
+	$(PY) -m bench dispatch
+
 .PHONY: clean
 clean: ## Remove generated code, build output and ./var (keeps .venv)
 	rm -rf build var buf $(addprefix switchboard/,common events ticketing routing customer360 notifications)

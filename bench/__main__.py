@@ -3,7 +3,11 @@
 ``python -m bench [options]`` (the default): CreateTicket to ticket.created applied by routing, on
 each layout. ``python -m bench desk [options]``: ticketing on PostgreSQL with a million existing
 tickets (bench/desk.py). ``python -m bench sla [options]``: the delay from an SLA clock's due time
-to its event (bench/sla_timers.py). Each prints a table and writes its figures as JSON to bench/results/.
+to its event (bench/sla_timers.py). ``python -m bench routing [options]``: the call-centre simulation
+against Erlang C, the routing strategies compared, and decision latency with 10,000 agents and 100,000
+waiting tasks (bench/routing.py). ``python -m bench dispatch [options]``: technician recommendations and
+day plans against the best known Solomon solutions (bench/dispatch.py). Each prints a table and
+writes its figures as JSON to bench/results/.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from bench.arguments import at_least
 RESULTS = Path(__file__).parent / "results"
 # The benchmarks with a name: ``python -m bench NAME [options]`` runs main(options) of NAME's module.
 # Imported when chosen, so one benchmark's imports never stand in the way of another's run.
-COMMANDS = {"desk": "bench.desk", "sla": "bench.sla_timers"}
+COMMANDS = {"desk": "bench.desk", "sla": "bench.sla_timers", "routing": "bench.routing", "dispatch": "bench.dispatch"}
 
 # Header, Result field, width, format. Latencies are in milliseconds.
 _COLUMNS = (

@@ -1,0 +1,1 @@
+"""A discrete-event call centre that drives the routing engine in simulated time (python -m bench routing)."""

@@ -812,13 +812,13 @@ class Engine:
             qualified,
             task=task,
             standing=self._roster,
-            cursor=self._cursors.get(queue.queue_id, ""),
+            cursor=self._cursors.get(_rotation(queue.queue_id, task), ""),
             now=now,
             top=max(queue.offer_to, REASON_CANDIDATES),
         )
         chosen = [candidate.worker_id for candidate in ranked[: queue.offer_to]]
         if queue.strategy is Strategy.ROUND_ROBIN:
-            self._cursors[queue.queue_id] = chosen[-1]
+            self._cursors[_rotation(queue.queue_id, task)] = chosen[-1]
         reason = Reason(
             queue.queue_id,
             step,
@@ -990,6 +990,13 @@ class Engine:
 
     def _roster_ids(self) -> list[str]:
         return sorted(worker.worker_id for worker in self._roster)
+
+
+def _rotation(queue_id: str, task: Task) -> str:
+    """Round robin turns per kind of task: one cursor for a whole queue would let a task that only some
+    agents can take move the turn past the others, and equally skilled agents would not share equally."""
+    kind = (",".join(sorted(task.required_skills)), task.language, task.team)
+    return queue_id if not any(kind) else f"{queue_id}/{'/'.join(kind)}"
 
 
 def _by_id(task: Task) -> str:

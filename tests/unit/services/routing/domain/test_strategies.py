@@ -69,7 +69,23 @@ def test_round_robin_rotates_through_the_workers_whatever_their_idle_time() -> N
     decisions = [routing.add_task(task(f"c{n}", channel="chat"), at(n)) for n in range(1, 6)]
 
     assert [the_offer(d).worker_id for d in decisions] == ["anna", "ben", "carl", "anna", "ben"]
-    assert routing.round_robin_cursors() == {"support": "ben"}
+    assert routing.round_robin_cursors() == {"support//en/": "ben"}
+
+
+def test_round_robin_takes_turns_per_kind_of_task_so_equal_agents_share_equally() -> None:
+    routing = engine(queue(strategy=Strategy.ROUND_ROBIN, wrap_up_seconds=0))
+    for name, skill in (("anna", "billing"), ("ben", "billing"), ("zoe", "technical")):
+        routing.put_worker(agent(name, skills={skill: 3}), at(0))
+    served: Counter[str] = Counter()
+
+    for n in range(20):
+        skill = "billing" if n % 2 == 0 else "technical"
+        offer = the_offer(routing.add_task(task(f"t{n}", skills={skill: 1}), at(n)))
+        routing.accept(offer.offer_id, offer.worker_id, at(n))
+        routing.complete(f"t{n}", at(n))
+        served[offer.worker_id] += 1
+
+    assert served == {"anna": 5, "ben": 5, "zoe": 10}
 
 
 def _simulate(strategy: Strategy, *, agents: int, tasks: int, seed: int) -> Counter[str]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from switchboard import context
 from switchboard.errors import PermissionDenied
-from switchboard.rpc.auth import ADMIN, SUPERVISOR
+from switchboard.rpc.auth import ADMIN, AGENT, SUPERVISOR, TECHNICIAN
 
 _OVERSEERS = frozenset({SUPERVISOR, ADMIN})
+# Everyone who works tasks: they read routing and act on their own offers and presence.
+STAFF = frozenset({AGENT, TECHNICIAN, SUPERVISOR})
 
 
 def caller_id() -> str:

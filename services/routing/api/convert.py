@@ -8,7 +8,7 @@ at all: a time zone that does not exist, "24:30", a skill given twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from typing import Any, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -64,10 +64,6 @@ def strategy_value(strategy: Strategy) -> queues_pb2.Strategy.ValueType:
 
 def strategy_of(value: int) -> Strategy:
     return Strategy(queues_pb2.Strategy.Name(value).removeprefix("STRATEGY_").lower())  # type: ignore[arg-type]
-
-
-def moment(stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def _when(value: datetime | None) -> Timestamp | None:

@@ -7,22 +7,21 @@ from datetime import date
 import grpc
 
 from services.routing.api import convert
-from services.routing.api.callers import caller_id
+from services.routing.api.callers import STAFF, caller_id
 from services.routing.service import dispatch
 from switchboard.composition import Runtime
 from switchboard.db.uow import UnitOfWork
 from switchboard.errors import FieldViolation, InvalidArgument
 from switchboard.routing.v1 import dispatch_pb2 as pb
 from switchboard.routing.v1 import dispatch_pb2_grpc
-from switchboard.rpc.auth import AGENT, SUPERVISOR, TECHNICIAN
+from switchboard.rpc.auth import SUPERVISOR
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
 
-_READERS = frozenset({AGENT, TECHNICIAN, SUPERVISOR})
 PERMISSIONS = {
-    "RecommendTechnicians": _READERS,
+    "RecommendTechnicians": STAFF,
     "PlanDay": frozenset({SUPERVISOR}),  # and admin, whom the interceptor always lets through
-    "GetPlan": _READERS,
+    "GetPlan": STAFF,
 }
 
 DEFAULT_RECOMMENDATIONS = 5

@@ -8,24 +8,23 @@ from datetime import datetime
 import grpc
 
 from services.routing.api import convert
-from services.routing.api.callers import caller_id
+from services.routing.api.callers import STAFF, caller_id
 from services.routing.api.streams import Looks
 from services.routing.service import queues
 from switchboard.composition import Runtime
 from switchboard.db.uow import UnitOfWork
 from switchboard.routing.v1 import queues_pb2 as pb
 from switchboard.routing.v1 import queues_pb2_grpc
-from switchboard.rpc.auth import AGENT, SUPERVISOR, TECHNICIAN
+from switchboard.rpc.auth import SUPERVISOR
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
 from switchboard.timestamps import timestamp
 
-_READERS = frozenset({AGENT, TECHNICIAN, SUPERVISOR})
 PERMISSIONS = {
     "PutQueue": frozenset({SUPERVISOR}),  # and admin, whom the interceptor always lets through
-    "ListQueues": _READERS,
-    "GetQueueStats": _READERS,
-    "WatchQueueStats": _READERS,
+    "ListQueues": STAFF,
+    "GetQueueStats": STAFF,
+    "WatchQueueStats": STAFF,
 }
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import grpc
 
 from services.routing.api import convert
-from services.routing.api.callers import caller_id, supervises, worker_acted_for
+from services.routing.api.callers import STAFF, caller_id, supervises, worker_acted_for
 from services.routing.api.streams import Looks
 from services.routing.service import offers, tasks, workers
 from services.routing.service.views import OfferView
@@ -23,22 +23,21 @@ from switchboard.db.uow import UnitOfWork
 from switchboard.ids import new_id
 from switchboard.routing.v1 import routing_pb2 as pb
 from switchboard.routing.v1 import routing_pb2_grpc
-from switchboard.rpc.auth import AGENT, INTEGRATION, SUPERVISOR, TECHNICIAN
+from switchboard.rpc.auth import AGENT, INTEGRATION, SUPERVISOR
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
 
 # Staff read, and act on their own offers and tasks (a supervisor on anyone's, checked per request).
-_STAFF = frozenset({AGENT, TECHNICIAN, SUPERVISOR})
 _REQUESTERS = frozenset({AGENT, SUPERVISOR, INTEGRATION})
 PERMISSIONS = {
     "CreateTask": _REQUESTERS,
-    "GetTask": _STAFF,
-    "ListTasks": _STAFF,
+    "GetTask": STAFF,
+    "ListTasks": STAFF,
     "CancelTask": _REQUESTERS,
-    "CompleteTask": _STAFF,
-    "AcceptOffer": _STAFF,
-    "RejectOffer": _STAFF,
-    "WatchOffers": _STAFF,
+    "CompleteTask": STAFF,
+    "AcceptOffer": STAFF,
+    "RejectOffer": STAFF,
+    "WatchOffers": STAFF,
 }
 
 

@@ -5,24 +5,24 @@ from __future__ import annotations
 import grpc
 
 from services.routing.api import convert
-from services.routing.api.callers import caller_id, worker_acted_for
+from services.routing.api.callers import STAFF, caller_id, worker_acted_for
 from services.routing.service import workers
 from switchboard import paging
 from switchboard.composition import Runtime
 from switchboard.db.uow import UnitOfWork
 from switchboard.routing.v1 import workers_pb2 as pb
 from switchboard.routing.v1 import workers_pb2_grpc
-from switchboard.rpc.auth import AGENT, SUPERVISOR, TECHNICIAN
+from switchboard.rpc.auth import SUPERVISOR
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
+from switchboard.timestamps import moment
 
-_READERS = frozenset({AGENT, TECHNICIAN, SUPERVISOR})
 PERMISSIONS = {
     "PutWorker": frozenset({SUPERVISOR}),  # and admin, whom the interceptor always lets through
-    "GetWorker": _READERS,
-    "ListWorkers": _READERS,
+    "GetWorker": STAFF,
+    "ListWorkers": STAFF,
     # A worker sets its own presence; another's needs a supervisor (checked per request).
-    "SetPresence": _READERS,
+    "SetPresence": STAFF,
 }
 
 
@@ -70,7 +70,7 @@ class WorkerApi(workers_pb2_grpc.WorkerServiceServicer):
         self, request: pb.SetPresenceRequest, ctx: grpc.ServicerContext
     ) -> pb.SetPresenceResponse:
         worker_id, actor = worker_acted_for(request.worker_id, "set the presence of"), caller_id()
-        until = convert.moment(request.until) if request.HasField("until") else None
+        until = moment(request.until) if request.HasField("until") else None
 
         def act(uow: UnitOfWork) -> pb.SetPresenceResponse:
             view = workers.set_presence(

@@ -11,7 +11,7 @@ from services.routing.domain.dispatch.planning import Plan, PlannedVisit, Unassi
 from services.routing.domain.dispatch.planning import plan_day as dispatch_plan_day
 from services.routing.domain.dispatch.recommend import Recommendation
 from services.routing.domain.dispatch.recommend import recommend as dispatch_recommend
-from services.routing.domain.dispatch.travel import StraightLine
+from services.routing.domain.dispatch.travel import StraightLine, great_circle_km
 from services.routing.domain.workers import Location, Worker, WorkerKind
 from services.routing.service.views import DayPlan
 from services.routing.store.jobs import OPEN_JOB_STATUSES, JobStore, PlanStore
@@ -30,11 +30,11 @@ from switchboard.events.v1.work_order_events_pb2 import (
     WorkOrderStatusChanged,
 )
 from switchboard.ids import new_id
-from switchboard.timestamps import timestamp
+from switchboard.timestamps import moment, timestamp
 
 
-def _moment(message: Any, field: str) -> Any:
-    return getattr(message, field).ToDatetime(tzinfo=utcnow().tzinfo) if message.HasField(field) else None
+def _moment(message: Any, field: str) -> datetime | None:
+    return moment(getattr(message, field)) if message.HasField(field) else None
 
 
 def track_work_order(uow: UnitOfWork, event: Event) -> None:
@@ -88,11 +88,11 @@ def track_work_order(uow: UnitOfWork, event: Event) -> None:
 
 def _territory(uow: UnitOfWork, latitude: float, longitude: float) -> str:
     """The territory of the technician based nearest the site: work orders carry no territory of their own."""
-    best, nearest = "", math.inf
+    best, nearest, site = "", math.inf, Location(latitude, longitude)
     for worker, _ in WorkerStore(uow.session).all():
         if worker.kind is not WorkerKind.TECHNICIAN or worker.base is None or not worker.territory:
             continue
-        distance = math.hypot(worker.base.latitude - latitude, worker.base.longitude - longitude)
+        distance = great_circle_km(worker.base, site)
         if distance < nearest:
             best, nearest = worker.territory, distance
     return best

@@ -189,13 +189,12 @@ def ticket_finished(uow: UnitOfWork, event: Event) -> None:
 
 
 def get_task(uow: UnitOfWork, task_id: str) -> TaskView:
-    store = TaskStore(uow.session)
-    task = store.get(task_id)
-    if task is None:
+    found = TaskStore(uow.session).detail(task_id)
+    if found is None:
         raise errors.NotFound("task", task_id)
+    task, stored, assigned_at = found
     waiting = None
-    stored = store.waiting(task_id) if task.status is TaskStatus.QUEUED else None
-    if stored:
+    if stored and task.status is TaskStatus.QUEUED:
         waiting = Waiting(
             task_id=task_id,
             queue_id=stored["queue_id"],
@@ -212,7 +211,7 @@ def get_task(uow: UnitOfWork, task_id: str) -> TaskView:
             for decision_id, decided_at, reason, offered_to in DecisionStore(uow.session).of_task(task_id)
         ],
         waiting=waiting,
-        assigned_at=store.assigned_at(task_id),
+        assigned_at=assigned_at,
     )
 
 

@@ -21,11 +21,9 @@ def changed(uow: UnitOfWork, kind: str, key: str = "") -> None:
 
 def take(session: Session, limit: int) -> list[tuple[str, str]]:
     """The oldest changes, removed: they come back if the caller's transaction rolls back."""
-    seqs = [row.seq for row in session.execute(select(changes.c.seq).order_by(changes.c.seq).limit(limit))]
-    if not seqs:
-        return []
+    oldest = select(changes.c.seq).order_by(changes.c.seq).limit(limit).scalar_subquery()
     rows = session.execute(
-        delete(changes).where(changes.c.seq.in_(seqs)).returning(changes.c.seq, changes.c.kind, changes.c.key)
+        delete(changes).where(changes.c.seq.in_(oldest)).returning(changes.c.seq, changes.c.kind, changes.c.key)
     )
     return [(row.kind, row.key) for row in sorted(rows, key=lambda r: r.seq)]
 

@@ -79,11 +79,10 @@ class TaskStore:
         row = self.session.execute(query).first()
         return _task(row) if row else None
 
-    def assigned_at(self, task_id: str) -> datetime | None:
-        return self.session.execute(select(tasks.c.assigned_at).where(tasks.c.task_id == task_id)).scalar()
-
-    def waiting(self, task_id: str) -> Any:
-        return self.session.execute(select(tasks.c.waiting).where(tasks.c.task_id == task_id)).scalar()
+    def detail(self, task_id: str) -> tuple[Task, Any, datetime | None] | None:
+        """The task, why it waits as the matcher last noted (or None), and when it was assigned."""
+        row = self.session.execute(select(tasks).where(tasks.c.task_id == task_id)).first()
+        return (_task(row), row.waiting, row.assigned_at) if row else None
 
     def of_ticket(self, ticket_id: str, *, open_only: bool = False) -> list[Task]:
         query = select(tasks).where(tasks.c.ticket_id == ticket_id).order_by(tasks.c.seq)

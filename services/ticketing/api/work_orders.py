@@ -8,10 +8,9 @@ cannot learn which work orders others have.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.ticketing.api.callers import current_actor, once
 from services.ticketing.domain.parts import LocationKind, Part, PartLine, PartUse, StockLevel, StockLocation
@@ -25,7 +24,7 @@ from switchboard.db.uow import UnitOfWork
 from switchboard.rpc.auth import AGENT, SUPERVISOR, TECHNICIAN
 from switchboard.rpc.server import ApiBinding
 from switchboard.ticketing.v1 import ticketing_pb2, work_orders_pb2, work_orders_pb2_grpc
-from switchboard.timestamps import timestamp
+from switchboard.timestamps import moment, timestamp
 
 _DESK = frozenset({AGENT, SUPERVISOR})
 _FIELD = frozenset({TECHNICIAN, SUPERVISOR})
@@ -146,8 +145,8 @@ class WorkOrderApi(work_orders_pb2_grpc.WorkOrderServiceServicer):
             site_address=request.site_address,
             latitude=request.latitude,
             longitude=request.longitude,
-            window_start=_moment(request.window_start),
-            window_end=_moment(request.window_end),
+            window_start=moment(request.window_start),
+            window_end=moment(request.window_end),
             estimated_minutes=request.estimated_minutes,
             created_by=actor.id,
             required_skills=tuple(request.required_skills),
@@ -172,8 +171,8 @@ class WorkOrderApi(work_orders_pb2_grpc.WorkOrderServiceServicer):
                 actor=actor,
                 version=request.version,
                 technician_id=request.technician_id,
-                window_start=_moment(request.window_start),
-                window_end=_moment(request.window_end),
+                window_start=moment(request.window_start),
+                window_end=moment(request.window_end),
                 stock_location_id=request.stock_location_id,
             )
             return work_orders_pb2.ScheduleWorkOrderResponse(work_order=to_proto(service.view_of(uow, booked)))
@@ -281,8 +280,8 @@ class WorkOrderApi(work_orders_pb2_grpc.WorkOrderServiceServicer):
             technician_id=f.technician_id,
             customer_id=f.customer_id,
             statuses=tuple(status_of(s) for s in f.statuses),
-            window_from=_moment(f.window_from) if f.HasField("window_from") else None,
-            window_to=_moment(f.window_to) if f.HasField("window_to") else None,
+            window_from=moment(f.window_from) if f.HasField("window_from") else None,
+            window_to=moment(f.window_to) if f.HasField("window_to") else None,
         )
         with self.runtime.reader() as uow:
             # One more than asked tells whether another page follows.
@@ -393,10 +392,6 @@ def bindings(runtime: Runtime) -> ApiBinding:
 
 def _amount(sku: str, quantity: int, location_id: str = "") -> work_orders_pb2.PartAmount:
     return work_orders_pb2.PartAmount(sku=sku, quantity=quantity, location_id=location_id)
-
-
-def _moment(stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def _work_order_position(position: dict[str, str | int] | None) -> tuple[datetime, str] | None:

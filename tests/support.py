@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
@@ -33,14 +35,20 @@ def wait_for(probe: Callable[[], T], timeout: float = 10.0, interval: float = 0.
         time.sleep(interval)
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_base_port(count: int = 4) -> int:
-    """A run of ``count`` consecutive free TCP ports on loopback."""
+    """A run of ``count`` consecutive free TCP ports on loopback, below the kernel's ephemeral range: a
+    port from that range can be handed to some outgoing connection (to PostgreSQL, to RabbitMQ) between
+    this check and the server's bind."""
+    low = _ephemeral_low()
     for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count > 65000:
-            continue
+        base = random.randrange(10_000, low - count)
         sockets = []
         try:
             for port in range(base, base + count):

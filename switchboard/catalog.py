@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 from switchboard.events.v1 import (
     customer_events_pb2,
     integration_events_pb2,
+    notification_events_pb2,
     routing_events_pb2,
     ticketing_events_pb2,
     work_order_events_pb2,
@@ -41,6 +42,7 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("ticket.closed", "ticketing", ticketing_events_pb2.TicketClosed),
         EventType("ticket.reopened", "ticketing", ticketing_events_pb2.TicketReopened),
         EventType("ticket.rated", "ticketing", ticketing_events_pb2.TicketRated),
+        EventType("ticket.work_logged", "ticketing", ticketing_events_pb2.TicketWorkLogged),
         EventType("work_order.created", "ticketing", work_order_events_pb2.WorkOrderCreated),
         EventType("work_order.scheduled", "ticketing", work_order_events_pb2.WorkOrderScheduled),
         EventType("work_order.status_changed", "ticketing", work_order_events_pb2.WorkOrderStatusChanged),
@@ -57,7 +59,20 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("worker.state_changed", "routing", routing_events_pb2.WorkerStateChanged),
         EventType("dispatch.planned", "routing", routing_events_pb2.DispatchPlanned),
         EventType("customer.tier_changed", "customer360", customer_events_pb2.CustomerTierChanged),
+        EventType("customer.profile_changed", "customer360", customer_events_pb2.CustomerProfileChanged),
+        EventType("customer.anomaly_detected", "customer360", customer_events_pb2.CustomerAnomalyDetected),
+        EventType("customer.erased", "customer360", customer_events_pb2.CustomerErased),
+        EventType("customer.merged", "customer360", customer_events_pb2.CustomerMerged),
+        EventType("customer.unmerged", "customer360", customer_events_pb2.CustomerUnmerged),
+        EventType(
+            "notification.status_changed", "notifications", notification_events_pb2.NotificationStatusChanged
+        ),
         EventType("device.fault_reported", "integration", integration_events_pb2.DeviceFaultReported),
+        EventType("order.placed", "integration", integration_events_pb2.OrderPlaced),
+        EventType("payment.received", "integration", integration_events_pb2.PaymentReceived),
+        EventType("account.transaction", "integration", integration_events_pb2.AccountTransaction),
+        EventType("product.installed", "integration", integration_events_pb2.ProductInstalled),
+        EventType("call.ended", "integration", integration_events_pb2.CallEnded),
     )
 }
 

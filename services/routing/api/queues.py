@@ -9,7 +9,7 @@ import grpc
 
 from services.routing.api import convert
 from services.routing.api.callers import STAFF, caller_id
-from services.routing.api.streams import Looks
+from switchboard.rpc.streams import Looks
 from services.routing.service import queues
 from switchboard.composition import Runtime
 from switchboard.db.uow import UnitOfWork

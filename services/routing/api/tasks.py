@@ -13,7 +13,7 @@ import grpc
 
 from services.routing.api import convert
 from services.routing.api.callers import STAFF, caller_id, supervises, worker_acted_for
-from services.routing.api.streams import Looks
+from switchboard.rpc.streams import Looks
 from services.routing.service import offers, tasks, workers
 from services.routing.service.views import OfferView
 from switchboard import paging

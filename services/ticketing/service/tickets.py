@@ -360,7 +360,7 @@ def add_service_record(
     now = utcnow()
     if performed_at is not None and performed_at > now + timedelta(minutes=5):
         raise InvalidArgument([FieldViolation("performed_at", "work cannot be recorded before it was done")])
-    return ConversationStore(uow.session).add_record(
+    record = ConversationStore(uow.session).add_record(
         ServiceRecord(
             record_id=new_id(),
             ticket_id=ticket.ticket_id,
@@ -370,6 +370,21 @@ def add_service_record(
             performed_at=performed_at or now,
         )
     )
+    # Customer-360 counts the time in what this customer costs to serve.
+    uow.emit(
+        events.TicketWorkLogged(
+            ticket_id=ticket.ticket_id,
+            number=ticket.number,
+            customer_id=ticket.customer_id,
+            record_id=record.record_id,
+            performed_by=record.performed_by,
+            minutes_spent=record.minutes_spent,
+            performed_at=timestamp(record.performed_at),
+            description=record.description,
+        ),
+        customer_id=ticket.customer_id,
+    )
+    return record
 
 
 def merge(

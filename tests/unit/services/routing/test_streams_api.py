@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from services.routing.api.streams import Looks
+from switchboard.rpc.streams import Looks
 from switchboard import signals
 from switchboard.composition import Runtime
 from switchboard.settings import Settings

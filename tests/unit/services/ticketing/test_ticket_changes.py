@@ -20,7 +20,7 @@ from switchboard.db.uow import UnitOfWork
 from switchboard.errors import Aborted, FailedPrecondition, InvalidArgument, PermissionDenied
 from switchboard.events.v1.customer_events_pb2 import CustomerTierChanged
 from switchboard.events.v1.routing_events_pb2 import OfferAccepted
-from switchboard.events.v1.ticketing_events_pb2 import TicketAssigned, TicketUpdated
+from switchboard.events.v1.ticketing_events_pb2 import TicketAssigned, TicketUpdated, TicketWorkLogged
 from tests.unit.builders import TICKETING_MIGRATIONS, OpenDb, as_event, new_ticket, rows
 
 ALICE = Actor("alice", frozenset({"agent"}))
@@ -398,3 +398,32 @@ def test_a_tier_change_reaches_every_open_ticket_of_the_customer_however_many_pa
 
     with UnitOfWork(db) as uow:
         assert [service.load(uow, t.ticket_id).customer_tier for t in opened] == ["silver"] * 5
+
+
+def test_logged_work_is_kept_and_announced_for_the_customers_cost_to_serve(db: Database) -> None:
+    ticket = _create(db)
+
+    record = _do(
+        db,
+        lambda uow: service.add_service_record(
+            uow,
+            ticket.ticket_id,
+            description="Talked the customer through a reset",
+            minutes_spent=25,
+            performed_at=None,
+            actor=ALICE,
+        ),
+    )
+
+    (logged,) = _events(db, "ticket.work_logged")
+    assert isinstance(logged, TicketWorkLogged)
+    assert (logged.ticket_id, logged.customer_id, logged.record_id) == (
+        ticket.ticket_id,
+        ticket.customer_id,
+        record.record_id,  # type: ignore[attr-defined]
+    )
+    assert (logged.performed_by, logged.minutes_spent, logged.description) == (
+        "alice",
+        25,
+        "Talked the customer through a reset",
+    )

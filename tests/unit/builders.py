@@ -22,6 +22,8 @@ from switchboard.events.v1.ticketing_events_pb2 import TicketCreated
 ROOT = Path(__file__).resolve().parents[2]
 TICKETING_MIGRATIONS = ROOT / "services" / "ticketing" / "migrations" / "versions"
 ROUTING_MIGRATIONS = ROOT / "services" / "routing" / "migrations" / "versions"
+CUSTOMER360_MIGRATIONS = ROOT / "services" / "customer360" / "migrations" / "versions"
+NOTIFICATIONS_MIGRATIONS = ROOT / "services" / "notifications" / "migrations" / "versions"
 
 OpenDb = Callable[..., Database]
 """open_db(service, migrations=None): a migrated SQLite database of that service under tmp_path."""

@@ -1,4 +1,5 @@
-"""The ``switchboard`` command: run the suite, issue development tokens, and act as a user would."""
+"""The ``switchboard`` command's app and shared helpers, and its commands to run the suite, issue development
+tokens, and act on tickets and routing as a user would."""
 
 from __future__ import annotations
 

@@ -1,0 +1,6 @@
+"""The ``switchboard`` command. ``suite`` holds the app, its shared helpers and the commands of the suite, ticketing
+and routing; each other area adds its commands to the same app from its own module."""
+
+from switchboard.cli.suite import app, main
+
+__all__ = ["app", "main"]

@@ -17,6 +17,8 @@ _SKILL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _LANGUAGE = re.compile(r"^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 # A connected product that reports a fault is often down already: above the default.
 DEVICE_FAULT_PRIORITY = 2
+# Nothing is broken yet, but someone should call today.
+ANOMALY_PRIORITY = 3
 # At most 18 digits: every such number fits the BIGINT it is stored as.
 _NUMBER = re.compile(r"^T-(\d{6,18})$")
 
@@ -163,6 +165,23 @@ def from_device_fault(
         description=description,
         priority=DEVICE_FAULT_PRIORITY,
         tags=("device-fault", _fit(f"fault-code:{fault_code}", TAG_MAX)),
+        created_by=f"event:{event_id}",
+    )
+
+
+def from_anomaly(
+    *, customer_id: str, kind: str, reason: str, asset_id: str, account_owner: str, event_id: str
+) -> NewTicket:
+    """A proactive ticket: someone should call the customer whose behaviour suddenly changed."""
+    return NewTicket(
+        customer_id=customer_id,
+        asset_id=asset_id,
+        channel="system_event",
+        subject=_fit(f"Unusual behaviour ({kind.replace('_', ' ')}): contact the customer", SUBJECT_MAX),
+        description=reason,
+        priority=ANOMALY_PRIORITY,
+        tags=("proactive", _fit(f"anomaly:{kind}", TAG_MAX)),
+        watchers=(account_owner,) if account_owner else (),
         created_by=f"event:{event_id}",
     )
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from google.protobuf.message import Message
 
 from services.ticketing.domain import lifecycle, tickets
@@ -32,7 +33,7 @@ from switchboard.enums import channel_value, tier_name, tier_value
 from switchboard.envelope import Event
 from switchboard.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from switchboard.events.v1 import ticketing_events_pb2 as events
-from switchboard.events.v1.customer_events_pb2 import CustomerTierChanged
+from switchboard.events.v1.customer_events_pb2 import CustomerAnomalyDetected, CustomerTierChanged
 from switchboard.events.v1.integration_events_pb2 import DeviceFaultReported
 from switchboard.events.v1.routing_events_pb2 import OfferAccepted
 from switchboard.ids import new_id
@@ -56,6 +57,8 @@ UPDATABLE = frozenset(
 _SUPERVISING = frozenset({lifecycle.SUPERVISOR, lifecycle.SYSTEM})
 _FINAL = frozenset({Status.CLOSED, Status.CANCELLED})
 _TIER_BATCH = 500
+
+log = structlog.get_logger("ticketing.tickets")
 
 
 def proto_fields(ticket: Ticket) -> dict[str, Any]:
@@ -98,7 +101,13 @@ def get_ticket(uow: UnitOfWork, *, ticket_id: str = "", number: str = "") -> Tic
 def create_ticket(uow: UnitOfWork, new: NewTicket) -> Ticket:
     """Open a ticket, classified by the desk's triage rules, with its SLA clocks started."""
     now = utcnow()
-    tier = CustomerStore(uow.session).tier_of(new.customer_id)
+    customers = CustomerStore(uow.session)
+    if erased_at := customers.erased_at(new.customer_id):
+        raise FailedPrecondition(
+            f"customer {new.customer_id} was erased on {erased_at:%Y-%m-%d} at their request; "
+            "a new ticket needs a new customer record"
+        )
+    tier = customers.tier_of(new.customer_id)
     if new.parent_id:
         _open_parent(uow, new.parent_id)
     classified, rule = triage.classify(uow, new, tier=tier)
@@ -114,8 +123,9 @@ def open_ticket_from_fault(uow: UnitOfWork, event: Event) -> None:
     """A connected product reported a fault: open a ticket for its owner (once per event, by the inbox)."""
     fault = event.payload
     assert isinstance(fault, DeviceFaultReported)
-    create_ticket(
+    _open_for_event(
         uow,
+        event,
         tickets.from_device_fault(
             asset_id=fault.asset_id,
             customer_id=fault.customer_id,
@@ -124,6 +134,34 @@ def open_ticket_from_fault(uow: UnitOfWork, event: Event) -> None:
             event_id=event.event_id,
         ),
     )
+
+
+def open_ticket_for_anomaly(uow: UnitOfWork, event: Event) -> None:
+    """customer360 saw a customer's behaviour change and asks for a proactive ticket (when it is configured to)."""
+    anomaly = event.payload
+    assert isinstance(anomaly, CustomerAnomalyDetected)
+    if not anomaly.open_ticket:
+        return
+    _open_for_event(
+        uow,
+        event,
+        tickets.from_anomaly(
+            customer_id=anomaly.customer_id,
+            kind=anomaly.kind,
+            reason=anomaly.reason,
+            asset_id=anomaly.asset_id,
+            account_owner=anomaly.account_owner,
+            event_id=event.event_id,
+        ),
+    )
+
+
+def _open_for_event(uow: UnitOfWork, event: Event, new: NewTicket) -> None:
+    # A replayed or re-imported event about an erased customer must not bring them back; it is not an error.
+    if CustomerStore(uow.session).erased_at(new.customer_id):
+        log.info("ticket.skipped_erased_customer", customer_id=new.customer_id, event_id=event.event_id)
+        return
+    create_ticket(uow, new)
 
 
 def save(

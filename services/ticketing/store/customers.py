@@ -1,4 +1,4 @@
-"""What ticketing knows of customers: the value tier customer360 last announced."""
+"""What ticketing knows of customers: the value tier customer360 last announced, and whether it erased them."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ customers = Table(
     Column("customer_id", String(64), primary_key=True),
     Column("tier", String(16), nullable=False),
     Column("tier_since", UtcDateTime, nullable=False),
+    Column("erased_at", UtcDateTime),
 )
 
 
@@ -42,3 +43,22 @@ class CustomerStore:
             update(customers).where(customers.c.customer_id == customer_id).values(tier=tier, tier_since=since)
         )
         return True
+
+    def erased_at(self, customer_id: str) -> datetime | None:
+        return self.session.execute(
+            select(customers.c.erased_at).where(customers.c.customer_id == customer_id)
+        ).scalar()
+
+    def mark_erased(self, customer_id: str, *, at: datetime) -> None:
+        """Remember the erasure (and forget the tier); repeating it keeps the first time."""
+        known = self.session.execute(
+            select(customers.c.erased_at).where(customers.c.customer_id == customer_id).with_for_update()
+        ).first()
+        if known is None:
+            self.session.execute(
+                customers.insert().values(customer_id=customer_id, tier="", tier_since=at, erased_at=at)
+            )
+        elif known.erased_at is None:
+            self.session.execute(
+                update(customers).where(customers.c.customer_id == customer_id).values(tier="", erased_at=at)
+            )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.routing.service import dispatch, tasks
+from services.routing.service import dispatch, privacy, tasks
 from switchboard.bus.topology import Subscription
 
 SUBSCRIPTIONS = [
@@ -12,6 +12,7 @@ SUBSCRIPTIONS = [
     Subscription("ticket.assigned", tasks.ticket_assigned),
     Subscription("ticket.resolved", tasks.ticket_finished),
     Subscription("ticket.closed", tasks.ticket_finished),
+    Subscription("customer.erased", privacy.forget_customer),
     *(
         Subscription(f"work_order.{verb}", dispatch.track_work_order)
         for verb in ("created", "scheduled", "status_changed", "completed", "cancelled")

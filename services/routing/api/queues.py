@@ -9,7 +9,6 @@ import grpc
 
 from services.routing.api import convert
 from services.routing.api.callers import STAFF, caller_id
-from switchboard.rpc.streams import Looks
 from services.routing.service import queues
 from switchboard.composition import Runtime
 from switchboard.db.uow import UnitOfWork
@@ -18,6 +17,7 @@ from switchboard.routing.v1 import queues_pb2_grpc
 from switchboard.rpc.auth import SUPERVISOR
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
+from switchboard.rpc.streams import Looks
 from switchboard.timestamps import timestamp
 
 PERMISSIONS = {

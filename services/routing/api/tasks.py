@@ -13,7 +13,6 @@ import grpc
 
 from services.routing.api import convert
 from services.routing.api.callers import STAFF, caller_id, supervises, worker_acted_for
-from switchboard.rpc.streams import Looks
 from services.routing.service import offers, tasks, workers
 from services.routing.service.views import OfferView
 from switchboard import paging
@@ -26,6 +25,7 @@ from switchboard.routing.v1 import routing_pb2_grpc
 from switchboard.rpc.auth import AGENT, INTEGRATION, SUPERVISOR
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
+from switchboard.rpc.streams import Looks
 
 # Staff read, and act on their own offers and tasks (a supervisor on anyone's, checked per request).
 _REQUESTERS = frozenset({AGENT, SUPERVISOR, INTEGRATION})

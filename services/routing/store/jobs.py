@@ -27,6 +27,10 @@ class JobStore:
     def set(self, work_order_id: str, **values: Any) -> None:
         self.session.execute(update(jobs).where(jobs.c.work_order_id == work_order_id).values(**values))
 
+    def forget_places_of(self, customer_id: str) -> None:
+        """An erased customer's sites: the coordinates go, the work (and its plan's figures) stays."""
+        self.session.execute(update(jobs).where(jobs.c.customer_id == customer_id).values(latitude=0.0, longitude=0.0))
+
     def open_between(self, start: datetime, end: datetime) -> list[Row[Any]]:
         """Open work orders whose window overlaps [start, end)."""
         return list(

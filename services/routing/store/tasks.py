@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -122,6 +122,10 @@ class TaskStore:
             )
         ).scalar()
         return found or ""
+
+    def forget_customer(self, customer_id: str) -> None:
+        """Who served an erased customer is theirs to have forgotten."""
+        self.session.execute(delete(customer_agents).where(customer_agents.c.customer_id == customer_id))
 
     def served(self, customer_id: str, worker_id: str, at: datetime) -> None:
         is_sqlite = self.session.get_bind().dialect.name == "sqlite"

@@ -9,11 +9,14 @@ import pytest
 
 from services.routing.domain.tasks import Task
 from services.routing.domain.workers import Location, Shift, Worker, WorkerKind, WorkingHours
-from services.routing.service import dispatch, tasks, workers
+from services.routing.service import dispatch, privacy, tasks, workers
+from services.routing.store.jobs import JobStore
+from services.routing.store.tasks import TaskStore
 from switchboard import errors
 from switchboard.composition import Runtime
 from switchboard.db.tables import outbox
 from switchboard.db.types import utcnow
+from switchboard.events.v1.customer_events_pb2 import CustomerErased
 from switchboard.events.v1.work_order_events_pb2 import PartQuantity, WorkOrderCreated
 from switchboard.settings import Settings
 from switchboard.timestamps import timestamp
@@ -125,3 +128,24 @@ def test_a_planned_day_is_kept_and_an_emergency_is_fitted_into_it(runtime: Runti
         "dispatch.planned",
         "dispatch.planned",
     ]
+
+
+def test_an_erased_customer_is_forgotten_who_served_them_and_where_their_site_is(runtime: Runtime) -> None:
+    work_order = _work_order(runtime, 7, KREUZBERG, skills=("washing-machines",))
+    served_at = utcnow()
+    with runtime.uow() as uow:
+        TaskStore(uow.session).served("C-7", "anna", served_at)
+        TaskStore(uow.session).served("C-8", "bert", served_at)
+        uow.commit()
+
+    with runtime.uow() as uow:
+        privacy.forget_customer(uow, as_event(CustomerErased(customer_id="C-7", requested_by="dpo")))
+        uow.commit()
+
+    with runtime.reader() as uow:
+        store = TaskStore(uow.session)
+        assert store.last_agent("C-7", since=served_at - timedelta(days=1)) == ""
+        assert store.last_agent("C-8", since=served_at - timedelta(days=1)) == "bert"
+        job = JobStore(uow.session).get(work_order)
+    assert job is not None
+    assert (job.latitude, job.longitude, job.customer_id) == (0.0, 0.0, "C-7")

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from switchboard.rpc.streams import Looks
 from switchboard import signals
 from switchboard.composition import Runtime
+from switchboard.rpc.streams import Looks
 from switchboard.settings import Settings
 from tests.support import wait_for
 from tests.unit.builders import ROUTING_MIGRATIONS, OpenDb

@@ -57,6 +57,9 @@ class ServiceDefinition:
     timers: Mapping[str, TimerHandler] = field(default_factory=dict)
     # Name -> a factory of a background loop the relay role runs (routing's matcher).
     loops: Mapping[str, Callable[[Runtime], Loop]] = field(default_factory=dict)
+    # Sources whose events of unknown type this service dead-letters with the reason (customer360 screens the
+    # other systems' exchange): without a screen such an event matches no queue and is gone.
+    screens: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # The queue (event type and handler name) is also the inbox slot: two alike would share them.

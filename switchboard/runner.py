@@ -102,7 +102,10 @@ class Suite:
             runtime = self.runtimes[definition.name]
             if "consumer" in self.roles and definition.subscriptions:
                 consumer = BrokerConsumer(
-                    self.settings, Applier(definition.name, runtime.uow, self.settings), definition.subscriptions
+                    self.settings,
+                    Applier(definition.name, runtime.uow, self.settings),
+                    definition.subscriptions,
+                    definition.screens,
                 )
                 self.consumers[definition.name] = consumer
                 self._spawn(f"{definition.name}-consumer", consumer.run)
@@ -188,7 +191,7 @@ def declare_topology(settings: Settings, definitions: list[ServiceDefinition]) -
     with Connection(settings.broker_url) as connection:
         channel = connection.channel()
         for definition in definitions:
-            ServiceQueues(settings, definition.name, definition.subscriptions).declare(channel)
+            ServiceQueues(settings, definition.name, definition.subscriptions, definition.screens).declare(channel)
 
 
 _PR_SET_PDEATHSIG = 1

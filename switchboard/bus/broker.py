@@ -25,7 +25,14 @@ from kombu.messaging import Producer
 
 from switchboard.bus.handling import Applier, HandlerFailed
 from switchboard.bus.relay import OutgoingMessage
-from switchboard.bus.topology import DEAD_LETTER_EXCHANGE, Subscription, dead_letter_queue, exchange_name
+from switchboard.bus.topology import (
+    DEAD_LETTER_EXCHANGE,
+    Subscription,
+    dead_letter_queue,
+    exchange_name,
+    screen_queue,
+)
+from switchboard.catalog import EVENT_TYPES
 from switchboard.errors import MalformedEvent
 from switchboard.settings import Settings
 
@@ -151,23 +158,28 @@ class BrokerPublisher:
 
 @dataclass(frozen=True)
 class ServiceQueues:
-    """A service's queues on the broker: one per subscription, plus its dead-letter queue."""
+    """A service's queues on the broker: one per subscription, one per screened source, and its dead-letter queue."""
 
     settings: Settings
     service: str
     subscriptions: list[Subscription]
+    # Sources whose unknown event types this service dead-letters (see screens()).
+    screened: tuple[str, ...] = ()
+
+    def _arguments(self, name: str) -> dict[str, Any]:
+        return _quorum(
+            **{
+                "x-delivery-limit": self.settings.delivery_limit,
+                "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                "x-dead-letter-routing-key": name,
+            },
+        )
 
     def queues(self) -> list[tuple[Subscription, Queue]]:
         result = []
         for subscription in self.subscriptions:
             name = subscription.queue(self.service)
-            arguments = _quorum(
-                **{
-                    "x-delivery-limit": self.settings.delivery_limit,
-                    "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
-                    "x-dead-letter-routing-key": name,
-                },
-            )
+            arguments = self._arguments(name)
             if subscription.ordered:
                 arguments["x-single-active-consumer"] = True
             queue = Queue(
@@ -181,6 +193,22 @@ class ServiceQueues:
             result.append((subscription, queue))
         return result
 
+    def screens(self) -> list[Queue]:
+        """One queue per screened source, bound to every type: an event whose type no queue is bound for would
+        otherwise vanish at the exchange. It costs one more enqueue per event of that source, which is why only
+        the sources other systems publish to are screened."""
+        return [
+            Queue(
+                screen_queue(source, self.service),
+                events_exchange(source),
+                routing_key="#",
+                durable=True,
+                auto_delete=False,
+                queue_arguments=self._arguments(screen_queue(source, self.service)),
+            )
+            for source in self.screened
+        ]
+
     def declare(self, channel: Any) -> None:
         """Exchanges, queues, bindings and the dead-letter queue; safe to repeat."""
         dlq = Queue(
@@ -192,7 +220,7 @@ class ServiceQueues:
             queue_arguments=_quorum(),
         )
         dlq(channel).declare()
-        for _, queue in self.queues():
+        for queue in [q for _, q in self.queues()] + self.screens():
             queue(channel).declare()
             channel.queue_bind(dlq.name, DEAD_LETTER_EXCHANGE, routing_key=queue.name)
 
@@ -200,13 +228,19 @@ class ServiceQueues:
 class BrokerConsumer:
     """Runs a service's subscriptions on ``consumer_threads`` threads, each with its own connection."""
 
-    def __init__(self, settings: Settings, applier: Applier, subscriptions: list[Subscription]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        applier: Applier,
+        subscriptions: list[Subscription],
+        screened: tuple[str, ...] = (),
+    ) -> None:
         if settings.broker_url is None:
             raise ValueError("BrokerConsumer needs SWITCHBOARD_BROKER_URL")
         self.settings, self.applier = settings, applier
         self.url: str = settings.broker_url
         self.service = applier.service
-        self.topology = ServiceQueues(settings, applier.service, subscriptions)
+        self.topology = ServiceQueues(settings, applier.service, subscriptions, screened)
         self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
@@ -245,6 +279,15 @@ class BrokerConsumer:
                     accept=None,
                 )
                 for subscription, queue in self.topology.queues()
+            ] + [
+                KombuConsumer(
+                    channel,
+                    queues=[queue],
+                    on_message=self._screen(queue.name, producer),
+                    prefetch_count=self.settings.prefetch,
+                    accept=None,
+                )
+                for queue in self.topology.screens()
             ]
             for consumer in consumers:
                 consumer.consume()
@@ -266,6 +309,21 @@ class BrokerConsumer:
                 self.applier.apply(subscription, message.body, message.content_type)
             except (MalformedEvent, HandlerFailed) as exc:
                 self._dead_letter(producer, queue_name, message, str(exc))
+            message.ack()
+
+        return on_message
+
+    def _screen(self, queue_name: str, producer: Producer) -> Any:
+        def on_message(message: Message) -> None:
+            # The routing key is the event type; the subscribed queues apply (or dead-letter) the known ones.
+            event_type = message.delivery_info.get("routing_key", "")
+            if event_type not in EVENT_TYPES:
+                self._dead_letter(
+                    producer,
+                    queue_name,
+                    message,
+                    f"unknown event type {event_type!r}: not in the suite's catalog (see protos/switchboard/events/v1)",
+                )
             message.ack()
 
         return on_message

@@ -53,3 +53,8 @@ class Subscription:
 
     def queue(self, service: str) -> str:
         return f"evt-{self.source}-{self.event_type}--{service}.{self.handler_name}"
+
+
+def screen_queue(source: str, service: str) -> str:
+    """The queue that sees every event on ``<source>.events`` so that types nobody knows are dead-lettered."""
+    return f"evt-{source}-unknown--{service}.screen"

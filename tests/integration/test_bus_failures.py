@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -143,6 +144,29 @@ def test_a_malformed_message_is_dead_lettered_with_its_reason(
     assert dead.body == body
     assert probe.calls == []
     assert applied(suite) == 0
+
+
+def test_an_event_of_a_type_nobody_knows_is_dead_lettered_by_the_screen_and_known_ones_pass(
+    amqp_url: str, pg_url: str, settings_factory: Callable[..., Settings], start_suite: Callable[..., Suite]
+) -> None:
+    probe = Probe()
+    screening = dataclasses.replace(probe.definition(), screens=("ticketing",))
+    settings = settings_factory(broker_url=amqp_url, database_url=pg_url)
+    start_suite(settings, roles=("consumer",), definitions=[screening])
+    unknown = b'{"eventId": "e-9", "type": "ticket.teleported"}'
+
+    support.publish_raw(amqp_url, "ticketing.events", "ticket.teleported", unknown)
+    support.publish_raw(amqp_url, "ticketing.events", "ticket.created", ticket_created("Dryer hums"))
+
+    support.wait_for(lambda: probe.calls == ["Dryer hums"], what="the known event applied")
+    support.wait_for(lambda: support.queue_depth(amqp_url, "probe.dead-letter") == 1, what="the dead letter")
+    dead = support.get_message(amqp_url, "probe.dead-letter")
+    assert dead is not None
+    assert dead.body == unknown
+    assert dead.headers["x-switchboard-reason"].startswith("unknown event type 'ticket.teleported'")
+    assert dead.headers["x-switchboard-queue"] == "evt-ticketing-unknown--probe.screen"
+    time.sleep(0.3)
+    assert support.queue_depth(amqp_url, "probe.dead-letter") == 0
 
 
 class CrashAfterPublish(PublishesEach):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from switchboard.bus.topology import dead_letter_queue
+from switchboard.bus.topology import dead_letter_queue, exchange_name, screen_queue
 from switchboard.composition import ServiceDefinition, load_services
 from tests.unit.builders import ROOT
 
@@ -24,8 +24,11 @@ def test_a_service_may_declare_and_read_every_queue_and_exchange_it_subscribes_t
     definition: ServiceDefinition,
 ) -> None:
     permissions = _permissions(definition.name)
-    for subscription in definition.subscriptions:
-        for resource in (subscription.exchange, subscription.queue(definition.name)):
+    needed = [(s.exchange, s.queue(definition.name)) for s in definition.subscriptions] + [
+        (exchange_name(source), screen_queue(source, definition.name)) for source in definition.screens
+    ]
+    for pair in needed:
+        for resource in pair:
             assert re.fullmatch(permissions["configure"], resource), f"{definition.name} cannot declare {resource}"
             assert re.fullmatch(permissions["read"], resource), f"{definition.name} cannot read {resource}"
     assert re.fullmatch(permissions["write"], f"{definition.name}.events")

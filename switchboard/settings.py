@@ -8,9 +8,9 @@ import secrets
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -112,12 +112,37 @@ class Settings(BaseSettings):
 
 # Read by the command line, not by the servers.
 _NOT_SETTINGS = frozenset({"SWITCHBOARD_TOKEN"})
+# A service's own knobs live under SWITCHBOARD_<SERVICE>_ (its config.py, read with service_settings), which
+# checks them for misspellings itself.
+SERVICE_NAMESPACES = ("TICKETING", "ROUTING", "CUSTOMER360", "NOTIFICATIONS")
+_S = TypeVar("_S", bound=BaseSettings)
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     """SWITCHBOARD_* variables that name no setting: a misspelling would otherwise pass unnoticed."""
     known = {f"SWITCHBOARD_{name.upper()}" for name in Settings.model_fields} | _NOT_SETTINGS
-    return sorted(k for k in environ if k.upper().startswith("SWITCHBOARD_") and k.upper() not in known)
+    namespaces = tuple(f"SWITCHBOARD_{service}_" for service in SERVICE_NAMESPACES)
+    return sorted(
+        k
+        for k in environ
+        if k.upper().startswith("SWITCHBOARD_") and k.upper() not in known and not k.upper().startswith(namespaces)
+    )
+
+
+def service_settings(model: type[_S], service: str) -> _S:
+    """A service's own settings from SWITCHBOARD_<SERVICE>_* (the model's env_prefix), or ValueError naming
+    the bad or misspelt variable: the process must not start with it."""
+    prefix = f"SWITCHBOARD_{service.upper()}_"
+    if model.model_config.get("env_prefix") != prefix:
+        raise TypeError(f"{model.__name__} must read {prefix}* (env_prefix)")
+    known = {f"{prefix}{name.upper()}" for name in model.model_fields}
+    unknown = sorted(k for k in os.environ if k.upper().startswith(prefix) and k.upper() not in known)
+    if unknown:
+        raise ValueError(f"{service}: unknown setting(s) {', '.join(unknown)}; see services/{service}/README.md")
+    try:
+        return model()
+    except ValidationError as exc:
+        raise ValueError(f"{service}: bad settings ({prefix}* variables):\n{exc}") from exc
 
 
 @lru_cache(maxsize=1)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from switchboard.settings import Settings
+from switchboard.settings import Settings, service_settings, unknown_variables
 
 SECRET = "a-deployment-secret-of-more-than-32-bytes"
 PG_URL = "postgresql+psycopg://switchboard@db.internal:5432/switchboard"
@@ -99,3 +101,30 @@ def test_a_misspelled_variable_is_named_instead_of_ignored() -> None:
     environ = {"SWITCHBOARD_BROKER_URI": "amqp://x", "SWITCHBOARD_BASE_PORT": "50051", "SWITCHBOARD_TOKEN": "t"}
 
     assert unknown_variables(environ) == ["SWITCHBOARD_BROKER_URI"]
+
+
+class _Desk(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_CUSTOMER360_", frozen=True)
+
+    currency: str = Field("EUR", pattern="^[A-Z]{3}$")
+
+
+def test_a_services_own_variables_are_left_to_it_and_read_by_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_CUSTOMER360_CURRENCY", "CHF")
+
+    assert unknown_variables(dict(os.environ)) == []
+    assert service_settings(_Desk, "customer360").currency == "CHF"
+
+
+def test_a_misspelt_service_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_CUSTOMER360_CURENCY", "CHF")
+
+    with pytest.raises(ValueError, match=r"customer360: unknown setting\(s\) SWITCHBOARD_CUSTOMER360_CURENCY"):
+        service_settings(_Desk, "customer360")
+
+
+def test_a_bad_service_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_CUSTOMER360_CURRENCY", "euro")
+
+    with pytest.raises(ValueError, match=r"customer360: bad settings[\s\S]*currency"):
+        service_settings(_Desk, "customer360")

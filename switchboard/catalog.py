@@ -64,9 +64,7 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("customer.erased", "customer360", customer_events_pb2.CustomerErased),
         EventType("customer.merged", "customer360", customer_events_pb2.CustomerMerged),
         EventType("customer.unmerged", "customer360", customer_events_pb2.CustomerUnmerged),
-        EventType(
-            "notification.status_changed", "notifications", notification_events_pb2.NotificationStatusChanged
-        ),
+        EventType("notification.status_changed", "notifications", notification_events_pb2.NotificationStatusChanged),
         EventType("device.fault_reported", "integration", integration_events_pb2.DeviceFaultReported),
         EventType("order.placed", "integration", integration_events_pb2.OrderPlaced),
         EventType("payment.received", "integration", integration_events_pb2.PaymentReceived),

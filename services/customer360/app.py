@@ -1,11 +1,21 @@
-"""Customer-360, as the composition root sees it.
-
-Its process, database (with the chassis tables) and health-checked gRPC server run today; its API
-and the events it applies arrive with the customer-360 issue.
-"""
+"""Customer-360, as the composition root sees it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from services.customer360 import api
+from services.customer360.service import value
+from services.customer360.subscriptions import SUBSCRIPTIONS
 from switchboard.composition import ServiceDefinition
 
-SERVICE = ServiceDefinition(name="customer360", port_offset=2, migrations=None, api=lambda runtime: [])
+SERVICE = ServiceDefinition(
+    name="customer360",
+    port_offset=2,
+    migrations=Path(__file__).parent / "migrations" / "versions",
+    api=api.bindings,
+    subscriptions=SUBSCRIPTIONS,
+    # Other systems publish here: an event type the suite does not know is dead-lettered with the reason.
+    screens=("integration",),
+    timers={value.WINDOW_TIMER: value.on_window_timer},
+)

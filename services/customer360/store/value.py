@@ -1,0 +1,87 @@
+"""Value items: the revenue or cost one event brought, kept per event so the ledger is a sum over a
+window that any arrival order, and any redelivery, leaves the same."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, delete, func, select
+from sqlalchemy.orm import Session
+
+from services.customer360.domain.value import Ledger
+from services.customer360.store.schema import insert_new, metadata
+from switchboard.db.types import UtcDateTime
+
+value_items = Table(
+    "value_items",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("revenue_minor", BigInteger, nullable=False),
+    Column("cost_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    # False for an amount in another currency: shown, not counted.
+    Column("counted", Boolean, nullable=False),
+    Index("value_items_customer_time", "customer_id", "occurred_at"),
+)
+
+
+@dataclass(frozen=True)
+class ValueItem:
+    event_id: str
+    customer_id: str
+    occurred_at: datetime
+    event_type: str
+    revenue_minor: int
+    cost_minor: int
+    currency: str
+    counted: bool
+
+
+class ValueStore:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, item: ValueItem) -> bool:
+        return insert_new(self.session, value_items, item.__dict__)
+
+    def ledger(self, customer_ids: Sequence[str], since: datetime) -> tuple[Ledger, int]:
+        """The counted revenue and cost since a moment, and how many items were left uncounted."""
+        ids = list(customer_ids)
+        in_window = (value_items.c.customer_id.in_(ids), value_items.c.occurred_at >= since)
+        row = self.session.execute(
+            select(
+                func.coalesce(func.sum(value_items.c.revenue_minor), 0),
+                func.coalesce(func.sum(value_items.c.cost_minor), 0),
+            ).where(*in_window, value_items.c.counted.is_(True))
+        ).one()
+        uncounted = self.session.execute(
+            select(func.count()).where(*in_window, value_items.c.counted.is_(False))
+        ).scalar_one()
+        return Ledger(revenue_minor=int(row[0]), cost_minor=int(row[1])), int(uncounted)
+
+    def oldest_counted(self, customer_ids: Sequence[str], since: datetime) -> datetime | None:
+        """When the first counted item in the window happened: it is the next to leave the window."""
+        found = self.session.execute(
+            select(func.min(value_items.c.occurred_at)).where(
+                value_items.c.customer_id.in_(list(customer_ids)),
+                value_items.c.occurred_at >= since,
+                value_items.c.counted.is_(True),
+            )
+        ).scalar()
+        return found  # type: ignore[no-any-return]
+
+    def of(self, customer_ids: Sequence[str]) -> list[ValueItem]:
+        rows = self.session.execute(
+            select(value_items)
+            .where(value_items.c.customer_id.in_(list(customer_ids)))
+            .order_by(value_items.c.occurred_at, value_items.c.event_id)
+        ).all()
+        return [ValueItem(**r._asdict()) for r in rows]
+
+    def remove_all(self, customer_id: str) -> None:
+        self.session.execute(delete(value_items).where(value_items.c.customer_id == customer_id))

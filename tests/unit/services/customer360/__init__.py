@@ -1,0 +1,1 @@
+"""Customer-360 tests."""

@@ -1,0 +1,1 @@
+"""Customer-360 domain: value and anomaly detection as specifications."""

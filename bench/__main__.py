@@ -6,8 +6,12 @@ tickets (bench/desk.py). ``python -m bench sla [options]``: the delay from an SL
 to its event (bench/sla_timers.py). ``python -m bench routing [options]``: the call-centre simulation
 against Erlang C, the routing strategies compared, and decision latency with 10,000 agents and 100,000
 waiting tasks (bench/routing.py). ``python -m bench dispatch [options]``: technician recommendations and
-day plans against the best known Solomon solutions (bench/dispatch.py). Each prints a table and
-writes its figures as JSON to bench/results/.
+day plans against the best known Solomon solutions (bench/dispatch.py). ``python -m bench customer360``:
+the customer view with a million customers on PostgreSQL, event-to-view visibility and ingest rate
+(bench/customer360/view.py). ``python -m bench anomalies``: the unusual-behaviour detectors' precision and
+recall on synthetic customers (bench/customer360/detection.py). ``python -m bench notifications``:
+notifications per second end to end and live-feed latency (bench/notifications/run.py). Each prints a table
+and writes its figures as JSON to bench/results/.
 """
 
 from __future__ import annotations
@@ -31,7 +35,15 @@ from bench.arguments import at_least
 RESULTS = Path(__file__).parent / "results"
 # The benchmarks with a name: ``python -m bench NAME [options]`` runs main(options) of NAME's module.
 # Imported when chosen, so one benchmark's imports never stand in the way of another's run.
-COMMANDS = {"desk": "bench.desk", "sla": "bench.sla_timers", "routing": "bench.routing", "dispatch": "bench.dispatch"}
+COMMANDS = {
+    "desk": "bench.desk",
+    "sla": "bench.sla_timers",
+    "routing": "bench.routing",
+    "dispatch": "bench.dispatch",
+    "customer360": "bench.customer360.view",
+    "anomalies": "bench.customer360.detection",
+    "notifications": "bench.notifications.run",
+}
 
 # Header, Result field, width, format. Latencies are in milliseconds.
 _COLUMNS = (

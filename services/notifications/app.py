@@ -1,11 +1,20 @@
-"""Notifications, as the composition root sees it.
-
-Its process, database (with the chassis tables) and health-checked gRPC server run today; its API
-and the events it applies arrive with the notifications issue.
-"""
+"""Notifications, as the composition root sees it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from services.notifications import api
+from services.notifications.service.deliverer import Deliverer
+from services.notifications.subscriptions import SUBSCRIPTIONS
 from switchboard.composition import ServiceDefinition
 
-SERVICE = ServiceDefinition(name="notifications", port_offset=3, migrations=None, api=lambda runtime: [])
+SERVICE = ServiceDefinition(
+    name="notifications",
+    port_offset=3,
+    migrations=Path(__file__).parent / "migrations" / "versions",
+    api=api.bindings,
+    subscriptions=SUBSCRIPTIONS,
+    # Every relay replica runs a deliverer; they share the due notifications (SKIP LOCKED claims).
+    loops={"deliverer": Deliverer},
+)

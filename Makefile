@@ -89,6 +89,18 @@ bench-routing: setup ## Benchmark: call-centre simulation vs Erlang C, strategie
 bench-dispatch: setup ## Benchmark: technician recommendation latency, day plans vs best known Solomon VRPTW solutions
 	$(PY) -m bench dispatch
 
+.PHONY: bench-customer360
+bench-customer360: setup ## Benchmark: GetCustomerView with 1M customers and 10M timeline entries on PostgreSQL, event-to-view visibility, ingest rate
+	$(PY) -m bench customer360 --customers 1000000 --entries 10000000
+
+.PHONY: bench-anomalies
+bench-anomalies: setup ## Benchmark: precision and recall of the unusual-behaviour detectors on synthetic customers
+	$(PY) -m bench anomalies
+
+.PHONY: bench-notifications
+bench-notifications: setup ## Benchmark: notifications per second end to end, live-feed latency from event to console
+	$(PY) -m bench notifications
+
 .PHONY: clean
 clean: ## Remove generated code, build output and ./var (keeps .venv)
 	rm -rf build var buf $(addprefix switchboard/,common events ticketing routing customer360 notifications)

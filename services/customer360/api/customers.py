@@ -9,7 +9,6 @@ import grpc
 
 from services.customer360 import config
 from services.customer360.api import convert
-from services.customer360.api.callers import caller_id, once
 from services.customer360.service import anomalies, erasure, merging, profiles, views
 from switchboard import paging
 from switchboard.composition import Runtime
@@ -18,6 +17,8 @@ from switchboard.customer360.v1 import customer360_pb2_grpc
 from switchboard.db.types import utcnow
 from switchboard.errors import FieldViolation, InvalidArgument
 from switchboard.rpc.auth import AGENT, INTEGRATION, SUPERVISOR, TECHNICIAN
+from switchboard.rpc.callers import caller_id
+from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
 from switchboard.timestamps import moment, timestamp
 

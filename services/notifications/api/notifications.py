@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import grpc
 
 from services.notifications.api import convert
-from services.notifications.api.callers import SENDERS, STAFF, acting_for, caller_id, oversees
+from services.notifications.api.callers import SENDERS, STAFF
 from services.notifications.service import notifications
 from services.notifications.service.signals import FEED_CHANNEL
 from switchboard import paging
@@ -21,6 +21,7 @@ from switchboard.db.uow import UnitOfWork
 from switchboard.errors import PermissionDenied
 from switchboard.notifications.v1 import notifications_pb2 as pb
 from switchboard.notifications.v1 import notifications_pb2_grpc
+from switchboard.rpc.callers import acting_for, caller_id, oversees
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
 from switchboard.rpc.streams import Looks

@@ -11,13 +11,14 @@ import grpc
 
 from services.notifications import config as configuration
 from services.notifications.api import convert
-from services.notifications.api.callers import OVERSEERS, STAFF, acting_for
+from services.notifications.api.callers import STAFF
 from services.notifications.service import recipients
 from switchboard.composition import Runtime
 from switchboard.db.uow import UnitOfWork
 from switchboard.notifications.v1 import preferences_pb2 as pb
 from switchboard.notifications.v1 import preferences_pb2_grpc
 from switchboard.rpc.auth import INTEGRATION
+from switchboard.rpc.callers import OVERSEERS, acting_for
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
 

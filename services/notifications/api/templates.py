@@ -10,7 +10,7 @@ import json
 import grpc
 
 from services.notifications.api import convert
-from services.notifications.api.callers import OVERSEERS, STAFF
+from services.notifications.api.callers import STAFF
 from services.notifications.domain import templates as texts
 from services.notifications.service import templates
 from switchboard.composition import Runtime
@@ -18,6 +18,7 @@ from switchboard.db.uow import UnitOfWork
 from switchboard.errors import FieldViolation, InvalidArgument
 from switchboard.notifications.v1 import templates_pb2 as pb
 from switchboard.notifications.v1 import templates_pb2_grpc
+from switchboard.rpc.callers import OVERSEERS
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
 

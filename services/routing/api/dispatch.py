@@ -7,7 +7,7 @@ from datetime import date
 import grpc
 
 from services.routing.api import convert
-from services.routing.api.callers import STAFF, caller_id
+from services.routing.api.callers import STAFF
 from services.routing.service import dispatch
 from switchboard.composition import Runtime
 from switchboard.db.uow import UnitOfWork
@@ -15,6 +15,7 @@ from switchboard.errors import FieldViolation, InvalidArgument
 from switchboard.routing.v1 import dispatch_pb2 as pb
 from switchboard.routing.v1 import dispatch_pb2_grpc
 from switchboard.rpc.auth import SUPERVISOR
+from switchboard.rpc.callers import caller_id
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
 

@@ -8,13 +8,14 @@ from datetime import datetime
 import grpc
 
 from services.routing.api import convert
-from services.routing.api.callers import STAFF, caller_id
+from services.routing.api.callers import STAFF
 from services.routing.service import queues
 from switchboard.composition import Runtime
 from switchboard.db.uow import UnitOfWork
 from switchboard.routing.v1 import queues_pb2 as pb
 from switchboard.routing.v1 import queues_pb2_grpc
 from switchboard.rpc.auth import SUPERVISOR
+from switchboard.rpc.callers import caller_id
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
 from switchboard.rpc.streams import Looks

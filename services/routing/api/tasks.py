@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import grpc
 
 from services.routing.api import convert
-from services.routing.api.callers import STAFF, caller_id, supervises, worker_acted_for
+from services.routing.api.callers import STAFF
 from services.routing.service import offers, tasks, workers
 from services.routing.service.views import OfferView
 from switchboard import paging
@@ -23,6 +23,7 @@ from switchboard.ids import new_id
 from switchboard.routing.v1 import routing_pb2 as pb
 from switchboard.routing.v1 import routing_pb2_grpc
 from switchboard.rpc.auth import AGENT, INTEGRATION, SUPERVISOR
+from switchboard.rpc.callers import acting_for, caller_id, oversees
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
 from switchboard.rpc.streams import Looks
@@ -96,7 +97,7 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
     def CompleteTask(  # noqa: N802
         self, request: pb.CompleteTaskRequest, ctx: grpc.ServicerContext
     ) -> pb.CompleteTaskResponse:
-        actor, supervisor = caller_id(), supervises()
+        actor, supervisor = caller_id(), oversees()
 
         def act(uow: UnitOfWork) -> pb.CompleteTaskResponse:
             done = tasks.complete_task(uow, request.task_id, actor=actor, supervisor=supervisor)
@@ -107,7 +108,7 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
     def AcceptOffer(  # noqa: N802
         self, request: pb.AcceptOfferRequest, ctx: grpc.ServicerContext
     ) -> pb.AcceptOfferResponse:
-        worker_id, supervisor = caller_id(), supervises()
+        worker_id, supervisor = caller_id(), oversees()
 
         def act(uow: UnitOfWork) -> pb.AcceptOfferResponse:
             offer, task = offers.accept_offer(uow, request.offer_id, worker_id=worker_id, supervisor=supervisor)
@@ -118,7 +119,7 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
     def RejectOffer(  # noqa: N802
         self, request: pb.RejectOfferRequest, ctx: grpc.ServicerContext
     ) -> pb.RejectOfferResponse:
-        worker_id, supervisor = caller_id(), supervises()
+        worker_id, supervisor = caller_id(), oversees()
 
         def act(uow: UnitOfWork) -> pb.RejectOfferResponse:
             offer = offers.reject_offer(
@@ -131,7 +132,7 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
     def WatchOffers(  # noqa: N802
         self, request: pb.WatchOffersRequest, ctx: grpc.ServicerContext
     ) -> Iterator[pb.WatchOffersResponse]:
-        worker_id = worker_acted_for(request.worker_id, "watch the offers of")
+        worker_id = acting_for(request.worker_id, "watch the offers of")
         with self.runtime.reader() as uow:
             workers.get_worker(uow, worker_id)  # a mistyped worker is NOT_FOUND, not a stream that stays silent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from services.routing.api import convert
-from services.routing.api.callers import STAFF, caller_id, worker_acted_for
+from services.routing.api.callers import STAFF
 from services.routing.service import workers
 from switchboard import paging
 from switchboard.composition import Runtime
@@ -13,6 +13,7 @@ from switchboard.db.uow import UnitOfWork
 from switchboard.routing.v1 import workers_pb2 as pb
 from switchboard.routing.v1 import workers_pb2_grpc
 from switchboard.rpc.auth import SUPERVISOR
+from switchboard.rpc.callers import acting_for, caller_id
 from switchboard.rpc.calls import once
 from switchboard.rpc.server import ApiBinding
 from switchboard.timestamps import moment
@@ -69,7 +70,7 @@ class WorkerApi(workers_pb2_grpc.WorkerServiceServicer):
     def SetPresence(  # noqa: N802
         self, request: pb.SetPresenceRequest, ctx: grpc.ServicerContext
     ) -> pb.SetPresenceResponse:
-        worker_id, actor = worker_acted_for(request.worker_id, "set the presence of"), caller_id()
+        worker_id, actor = acting_for(request.worker_id, "set the presence of"), caller_id()
         until = moment(request.until) if request.HasField("until") else None
 
         def act(uow: UnitOfWork) -> pb.SetPresenceResponse:

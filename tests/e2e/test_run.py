@@ -1,5 +1,5 @@
-"""`make run` as a user runs it: every server answers health, the slice works from the command line,
-and Ctrl-C stops everything with no process left behind."""
+"""`make run` as a user runs it: every server answers health, the slice works from the command line (a
+ticket reaches routing and the customer's view), and Ctrl-C stops everything with no process left behind."""
 
 from __future__ import annotations
 
@@ -46,6 +46,16 @@ def use_the_slice(env: dict[str, str]) -> None:
     shown = switchboard(env, "ticket", "get", "T-000001")
     assert shown.stdout.startswith("T-000001  new  P2"), shown.stderr
 
+    # customer360 learnt of the ticket from its event: it is on the customer's one-call view.
+    view = support.wait_for(
+        lambda: (
+            (r := switchboard(env, "customer", "get", "C-42")).returncode == 0 and "T-000001" in r.stdout and r.stdout
+        ),
+        timeout=30,
+        what="the ticket on customer C-42's view",
+    )
+    assert "ticket T-000001 new: Washing machine leaks" in view
+
 
 def assert_healthy(env: dict[str, str]) -> None:
     health = support.wait_for(
@@ -84,7 +94,7 @@ def test_the_production_layout_runs_one_process_per_role_and_stops_them_all(
     try:
         suite.wait_for_line(READY_LINE, timeout=120)
         pids = [int(p) for p in re.findall(r"pid (\d+)", suite.output)]
-        assert len(pids) == 4 * 2 + 2  # api and relay each; consumers for ticketing and routing
+        assert len(pids) == 4 * 3  # api, consumer and relay of each service
         assert_healthy(env)
         use_the_slice(env)
         assert suite.interrupt() == 0, suite.output

@@ -15,12 +15,12 @@ def root_of(uow: UnitOfWork, customer_id: str) -> str:
     store = ProfileStore(uow.session)
     current = customer_id
     for _ in range(MAX_DEPTH):
-        profile = store.get(current)
-        if profile is None:
+        merged_into = store.merged_into(current)
+        if merged_into is None:
             raise NotFound("customer", customer_id)
-        if not profile.merged_into:
+        if not merged_into:
             return current
-        current = profile.merged_into
+        current = merged_into
     raise RuntimeError(f"merge chain from {customer_id} is longer than {MAX_DEPTH}")
 
 

@@ -71,7 +71,8 @@ def record(
 
 
 def ledger(uow: UnitOfWork, group: list[str], now: datetime) -> tuple[value_domain.Ledger, int]:
-    return ValueStore(uow.session).ledger(group, _window_start(now))
+    totals, uncounted, _ = ValueStore(uow.session).ledger(group, _window_start(now))
+    return totals, uncounted
 
 
 def _window_start(now: datetime) -> datetime:
@@ -86,8 +87,7 @@ def reevaluate(uow: UnitOfWork, customer_id: str, now: datetime | None = None) -
     root = root_of(uow, customer_id)
     thresholds, _ = pricing()
     group = group_of(uow, root)
-    totals, _ = ledger(uow, group, now)
-    oldest = ValueStore(uow.session).oldest_counted(group, _window_start(now))
+    totals, _, oldest = ValueStore(uow.session).ledger(group, _window_start(now))
     if oldest is not None:
         leaves_at = oldest + timedelta(days=config.load().value_window_days, seconds=1)
         timers.schedule(uow, WINDOW_TIMER, root, leaves_at)

@@ -99,6 +99,14 @@ class ProfileStore:
         row = self.session.execute(query.with_for_update() if lock else query).first()
         return _profile(row) if row else None
 
+    def merged_into(self, customer_id: str) -> str | None:
+        """Whom the profile was merged into ("" when it stands alone), None when there is no such profile;
+        the pointer alone, not the details and baselines a whole row carries."""
+        found = self.session.execute(
+            select(profiles.c.merged_into).where(profiles.c.customer_id == customer_id)
+        ).first()
+        return None if found is None else str(found[0] or "")
+
     def get_many(self, customer_ids: Iterable[str]) -> list[Profile]:
         ids = sorted(set(customer_ids))
         rows = self.session.execute(select(profiles).where(profiles.c.customer_id.in_(ids))).all()

@@ -49,31 +49,19 @@ class ValueStore:
     def add(self, item: ValueItem) -> bool:
         return insert_new(self.session, value_items, item.__dict__)
 
-    def ledger(self, customer_ids: Sequence[str], since: datetime) -> tuple[Ledger, int]:
-        """The counted revenue and cost since a moment, and how many items were left uncounted."""
-        ids = list(customer_ids)
-        in_window = (value_items.c.customer_id.in_(ids), value_items.c.occurred_at >= since)
+    def ledger(self, customer_ids: Sequence[str], since: datetime) -> tuple[Ledger, int, datetime | None]:
+        """Over the window since a moment, in one statement: the counted revenue and cost, how many items
+        were left uncounted, and when the oldest counted one happened (it is the next to leave the window)."""
+        counted = value_items.c.counted.is_(True)
         row = self.session.execute(
             select(
-                func.coalesce(func.sum(value_items.c.revenue_minor), 0),
-                func.coalesce(func.sum(value_items.c.cost_minor), 0),
-            ).where(*in_window, value_items.c.counted.is_(True))
+                func.coalesce(func.sum(value_items.c.revenue_minor).filter(counted), 0),
+                func.coalesce(func.sum(value_items.c.cost_minor).filter(counted), 0),
+                func.count().filter(value_items.c.counted.is_(False)),
+                func.min(value_items.c.occurred_at).filter(counted),
+            ).where(value_items.c.customer_id.in_(list(customer_ids)), value_items.c.occurred_at >= since)
         ).one()
-        uncounted = self.session.execute(
-            select(func.count()).where(*in_window, value_items.c.counted.is_(False))
-        ).scalar_one()
-        return Ledger(revenue_minor=int(row[0]), cost_minor=int(row[1])), int(uncounted)
-
-    def oldest_counted(self, customer_ids: Sequence[str], since: datetime) -> datetime | None:
-        """When the first counted item in the window happened: it is the next to leave the window."""
-        found = self.session.execute(
-            select(func.min(value_items.c.occurred_at)).where(
-                value_items.c.customer_id.in_(list(customer_ids)),
-                value_items.c.occurred_at >= since,
-                value_items.c.counted.is_(True),
-            )
-        ).scalar()
-        return found  # type: ignore[no-any-return]
+        return Ledger(revenue_minor=int(row[0]), cost_minor=int(row[1])), int(row[2]), row[3]
 
     def of(self, customer_ids: Sequence[str]) -> list[ValueItem]:
         rows = self.session.execute(

@@ -38,6 +38,7 @@ from sqlalchemy import func, select
 
 from bench import layouts
 from bench.arguments import at_least
+from bench.notifications import cpu
 from bench.notifications.sinks import http_receiver, smtp_server
 from services.notifications import config as configuration
 from services.notifications.domain.recipients import Recipient
@@ -62,12 +63,16 @@ class Result:
     events: int
     notifications: int
     seconds: float
+    # When the last notification was in the ledger (planning done): the rest of ``seconds`` is delivery.
+    planned_seconds: float
     notifications_per_s: float
     sends_per_s: float
     offers: int
     feed_p50_ms: float
     feed_p99_ms: float
     feed_max_ms: float
+    # CPU seconds of the process's threads during the throughput part, per thread group, and in all.
+    cpu_seconds: dict[str, float]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -116,7 +121,10 @@ def _progress(runtime: Runtime) -> tuple[int, int]:
     return int(planned), int(sent)
 
 
-def throughput(runtime: Runtime, broker_url: str, events: int, timeout: float) -> tuple[int, float]:
+def throughput(
+    runtime: Runtime, broker_url: str, events: int, timeout: float
+) -> tuple[int, float, float, dict[str, float]]:
+    """Notifications sent, seconds to send them all, seconds to plan them all, CPU seconds per thread group."""
     start_at = datetime(2026, 4, 1, 8, tzinfo=UTC)
     bodies = [
         _body(
@@ -132,7 +140,9 @@ def throughput(runtime: Runtime, broker_url: str, events: int, timeout: float) -
         for n in range(events)
     ]
     expected = 4 * events
+    cpu_before, process_before = cpu.sample(), time.process_time()
     started = time.monotonic()
+    planned_at = 0.0
     with Connection(broker_url, transport_options={"confirm_publish": True}) as connection:  # type: ignore[no-untyped-call]
         producer = Producer(connection.channel())  # type: ignore[no-untyped-call]
         exchange = Exchange(bodies[0][0], type="topic", durable=True)  # type: ignore[no-untyped-call]
@@ -140,13 +150,18 @@ def throughput(runtime: Runtime, broker_url: str, events: int, timeout: float) -
             producer.publish(body, exchange=exchange, routing_key=key, content_type=envelope.JSON)  # type: ignore[no-untyped-call]
     deadline = started + timeout
     while (progress := _progress(runtime))[1] < expected:
+        if not planned_at and progress[0] >= expected:
+            planned_at = time.monotonic()
         if time.monotonic() > deadline:
             raise TimeoutError(f"{progress[1]} of {expected} notifications sent after {timeout:.0f}s")
         elapsed = time.monotonic() - started
         print(f"\r  {elapsed:5.1f} s: planned {progress[0]}, sent {progress[1]} of {expected}", end="", file=sys.stderr)
-        time.sleep(0.5)
+        time.sleep(0.2)
+    finished = time.monotonic()
+    spent = cpu.breakdown(cpu_before, cpu.sample(), cpu.names())
+    spent["process (all threads)"] = time.process_time() - process_before
     print(file=sys.stderr)
-    return expected, time.monotonic() - started
+    return expected, finished - started, (planned_at or finished) - started, {k: round(v, 2) for k, v in spent.items()}
 
 
 def live_feed(runtime: Runtime, broker_url: str, offers: int) -> HdrHistogram:
@@ -194,7 +209,7 @@ def main(argv: list[str]) -> int:
         stack.callback(runtime.db.dispose)
         _seed(runtime)
         print(f"throughput: {args.events} work_order.scheduled events ...", file=sys.stderr)
-        count, seconds = throughput(runtime, settings.broker_url, args.events, args.timeout)
+        count, seconds, planned, spent = throughput(runtime, settings.broker_url, args.events, args.timeout)
         external = mailbox.count() + len(inbox.at("/sms/"))
         print(f"live feed: {args.offers} offers ...", file=sys.stderr)
         histogram = live_feed(runtime, settings.broker_url, args.offers)
@@ -202,19 +217,24 @@ def main(argv: list[str]) -> int:
         events=args.events,
         notifications=count,
         seconds=round(seconds, 2),
+        planned_seconds=round(planned, 2),
         notifications_per_s=round(count / seconds, 1),
         sends_per_s=round(external / seconds, 1),
         offers=args.offers,
         feed_p50_ms=_ms(histogram, 50),
         feed_p99_ms=_ms(histogram, 99),
         feed_max_ms=_ms(histogram, 100),
+        cpu_seconds=dict(sorted(spent.items(), key=lambda kv: -kv[1])),
     )
     print(
         "Switchboard bench: notifications on PostgreSQL + RabbitMQ (1 process), email to aiosmtpd, SMS to HTTP\n"
         f"  {result.events} events -> {result.notifications} notifications in {result.seconds} s: "
-        f"{result.notifications_per_s}/s end to end ({result.sends_per_s} email+SMS sends/s)\n"
+        f"{result.notifications_per_s}/s end to end ({result.sends_per_s} email+SMS sends/s), "
+        f"all planned after {result.planned_seconds} s\n"
         f"  live feed, offer.created published -> item on Subscribe ({result.offers} offers): "
-        f"p50 {result.feed_p50_ms:.1f} ms, p99 {result.feed_p99_ms:.1f} ms, max {result.feed_max_ms:.1f} ms"
+        f"p50 {result.feed_p50_ms:.1f} ms, p99 {result.feed_p99_ms:.1f} ms, max {result.feed_max_ms:.1f} ms\n"
+        "  CPU seconds during the throughput part, by thread: "
+        + ", ".join(f"{name} {used:.1f}" for name, used in result.cpu_seconds.items() if used >= 0.1)
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"notifications-{started_at:%Y%m%dT%H%M%SZ}.json"

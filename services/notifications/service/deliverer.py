@@ -3,11 +3,13 @@ dead-letters what cannot be sent.
 
 It runs in the relay role (ServiceDefinition.loops). Each pass claims a batch of due notifications in
 one short transaction (FOR UPDATE SKIP LOCKED on PostgreSQL, so deliverers in several processes share
-the work and never take the same row), sends them outside any transaction on a few threads, and writes
-each outcome in a transaction of its own, under the claim: a deliverer that stalled past its claim
-cannot overwrite what another did since. Should a process die between the send and the outcome, the
-claim runs out and the message is sent again with the same notification id (an email's Message-ID
-derives from it), so the recipient's side can recognise it.
+the work and never take the same row) and splits it among a few threads. Each thread sends its share
+outside any transaction, then writes those outcomes together in one transaction, each under the claim:
+a deliverer that stalled past its claim cannot overwrite what another did since. One commit per share
+rather than per outcome is most of what the deliverer costs the database; should that transaction fail,
+the outcomes are written one by one, so one bad row cannot take the others' with it. Should a process
+die between the send and the outcome, the claim runs out and the message is sent again with the same
+notification id (an email's Message-ID derives from it), so the recipient's side can recognise it.
 
 Messages held for a digest go out together: one message for all of a recipient's held items.
 """
@@ -88,6 +90,7 @@ class Deliverer:
         self.wake = threading.Event()
         # SQLite serialises writers: more threads would only queue on its lock.
         threads = 1 if runtime.db.is_sqlite else self.config.deliverer_threads
+        self.threads = threads
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="notifications-deliver")
 
     # The loop -----------------------------------------------------------------------------------
@@ -112,6 +115,10 @@ class Deliverer:
         finally:
             unsubscribe()
             self.pool.shutdown(wait=True)
+            for channel in self.channels.values():
+                close = getattr(channel, "close", None)  # a channel that keeps connections open (SMTP)
+                if callable(close):
+                    close()
             log.info("deliverer.stopped")
 
     def stop(self) -> None:
@@ -135,11 +142,13 @@ class Deliverer:
             correlation_id=new_id(), causation_id="deliverer", caller=context.SYSTEM, deadline=None
         )
 
-        def attempt_and_record(unit: Unit) -> None:
+        def attempt_and_record(share: list[Unit]) -> None:
             with context.working(work):
-                self._record(self._attempt(unit))
+                self._record_all([self._attempt(unit) for unit in share])
 
-        for future in [self.pool.submit(attempt_and_record, unit) for unit in units]:
+        # Dealt round-robin: each thread gets as many sends as the others, and one transaction for them.
+        shares = [units[i :: self.threads] for i in range(min(self.threads, len(units)))]
+        for future in [self.pool.submit(attempt_and_record, share) for share in shares]:
             future.result()
         return sum(len(u.members) for u in units)
 
@@ -198,36 +207,66 @@ class Deliverer:
             log.exception("deliverer.channel_error", channel=channel_name)
             return Attempt(unit, error=f"unexpected error in the {channel_name} channel: {exc!r}")
 
+    def _record_all(self, attempts: list[Attempt]) -> None:
+        """The outcomes of one share in one transaction; one by one should that fail."""
+        try:
+            with self.runtime.uow() as uow:
+                for attempt in attempts:
+                    self._write(uow, attempt, self.clock())
+                uow.commit()
+        except Exception as exc:
+            if len(attempts) == 1:
+                raise
+            log.warning("deliverer.batch_record_failed", outcomes=len(attempts), error=repr(exc))
+            failure: Exception | None = None
+            for attempt in attempts:
+                try:
+                    self._record(attempt)
+                except Exception as one:  # the others still get written; the loop hears of it after
+                    failure = failure or one
+            if failure is not None:
+                raise failure from exc
+            return
+        for attempt in attempts:
+            self._log(attempt)
+
     def _record(self, attempt: Attempt) -> None:
-        now, claim = self.clock(), attempt.unit.claim
         with self.runtime.uow() as uow:
-            ledger = Ledger(uow.session)
-            for n in attempt.unit.members:
-                tried = replace(n, attempts=n.attempts + 1)
-                if attempt.receipt is not None:
-                    status = attempt.receipt.status if attempt.receipt.status in (SENT, "delivered") else SENT
-                    reason = f"sent in a digest of {len(attempt.unit.members)}" if n.digest else attempt.receipt.detail
-                    if not ledger.finish(
-                        n.notification_id,
-                        claim,
-                        now,
-                        status=status,
-                        attempts=tried.attempts,
-                        next_attempt_at=None,
-                        reason=reason,
-                        provider_ref=attempt.receipt.provider_ref,
-                    ):
-                        continue
-                    if n.channel == "console":
-                        Feed(uow.session).add(n, now)
-                        wakeups.feed_grew(uow, n.recipient_id)
-                    wakeups.status_changed(uow, tried, status, now, reason=reason)
-                else:
-                    self._failed(uow, tried, attempt, now, claim)
-            first = attempt.unit.members[0]
-            if first.digest and attempt.receipt is not None:
-                ledger.record_digest(first.recipient_id, "*", now)
+            self._write(uow, attempt, self.clock())
             uow.commit()
+        self._log(attempt)
+
+    def _write(self, uow: UnitOfWork, attempt: Attempt, now: datetime) -> None:
+        """One attempt's outcome, for each notification it sent, under its claim (in the caller's transaction)."""
+        claim = attempt.unit.claim
+        ledger = Ledger(uow.session)
+        for n in attempt.unit.members:
+            tried = replace(n, attempts=n.attempts + 1)
+            if attempt.receipt is not None:
+                status = attempt.receipt.status if attempt.receipt.status in (SENT, "delivered") else SENT
+                reason = f"sent in a digest of {len(attempt.unit.members)}" if n.digest else attempt.receipt.detail
+                if not ledger.finish(
+                    n.notification_id,
+                    claim,
+                    now,
+                    status=status,
+                    attempts=tried.attempts,
+                    next_attempt_at=None,
+                    reason=reason,
+                    provider_ref=attempt.receipt.provider_ref,
+                ):
+                    continue
+                if n.channel == "console":
+                    Feed(uow.session).add(n, now)
+                    wakeups.feed_grew(uow, n.recipient_id)
+                wakeups.status_changed(uow, tried, status, now, reason=reason)
+            else:
+                self._failed(uow, tried, attempt, now, claim)
+        first = attempt.unit.members[0]
+        if first.digest and attempt.receipt is not None:
+            ledger.record_digest(first.recipient_id, "*", now)
+
+    def _log(self, attempt: Attempt) -> None:
         if attempt.receipt is not None:
             log.debug("notification.sent", notification_id=attempt.unit.message.notification_id)
         else:

@@ -83,6 +83,9 @@ def notify(uow: UnitOfWork, event: Event, *, now: datetime | None = None) -> Non
     trigger = trigger_of(event)
     cfg = configuration.load()
     now = now or utcnow()
+    # Recipients looked up for this event, by id: the customer a technician's message names is usually also
+    # a recipient of the event, and every rule asks again.
+    known: dict[str, Recipient | None] = {}
     for rule in RuleStore(uow.session).for_event(event.type):
         if not matches(rule, trigger.payload):
             continue
@@ -94,8 +97,8 @@ def notify(uow: UnitOfWork, event: Event, *, now: datetime | None = None) -> Non
             link=_link(trigger, cfg),
         )
         for target in targets(rule, trigger.payload):
-            for recipient in resolve(uow, target):
-                plan_for(uow, trigger, plan, recipient, now)
+            for recipient in resolve(uow, target, known):
+                plan_for(uow, trigger, plan, recipient, now, known=known)
 
 
 def _link(trigger: Trigger, cfg: configuration.NotificationsConfig) -> str:
@@ -104,15 +107,26 @@ def _link(trigger: Trigger, cfg: configuration.NotificationsConfig) -> str:
     return ""
 
 
-def resolve(uow: UnitOfWork, target: Target) -> list[Recipient]:
+def _lookup(uow: UnitOfWork, recipient_id: str, known: dict[str, Recipient | None] | None) -> Recipient | None:
+    """A recipient as stored, asked of the database once per ``known`` (one event's transaction)."""
+    if known is not None and recipient_id in known:
+        return known[recipient_id]
+    found = RecipientStore(uow.session).get(recipient_id)
+    if known is not None:
+        known[recipient_id] = found
+    return found
+
+
+def resolve(uow: UnitOfWork, target: Target, known: dict[str, Recipient | None] | None = None) -> list[Recipient]:
     """The recipients a target names. A worker nobody described still has a console; a customer we have
-    no contact copy for is reached on nothing (and the suppressed notifications say why)."""
+    no contact copy for is reached on nothing (and the suppressed notifications say why). ``known`` holds
+    the recipients this transaction has looked up already."""
     store = RecipientStore(uow.session)
     if target.kind == "team":
-        return [r for rid in store.supervisors_of(target.key) if (r := store.get(rid)) is not None]
-    found = store.get(target.key)
+        return [r for rid in store.supervisors_of(target.key) if (r := _lookup(uow, rid, known)) is not None]
+    found = _lookup(uow, target.key, known)
     if found is not None and found.merged_into:
-        found = store.get(found.merged_into) or found
+        found = _lookup(uow, found.merged_into, known) or found
     if found is not None:
         return [found]
     return [Recipient(recipient_id=target.key, kind="customer" if target.kind == "customer" else "staff")]
@@ -126,6 +140,7 @@ def plan_for(
     now: datetime,
     *,
     use_preferred_channels: bool = True,
+    known: dict[str, Recipient | None] | None = None,
 ) -> list[Notification]:
     """Record one recipient's notifications for a trigger; returns them as stored (existing ones as they were).
 
@@ -148,14 +163,17 @@ def plan_for(
         sent_in_window=lambda seconds: ledger.sent_since(
             recipient.recipient_id, capped, now - timedelta(seconds=seconds)
         ),
-        last_digest_at=ledger.last_digest(recipient.recipient_id, "*"),
+        # Only a message held for the digest needs the last one's time: spare the others the query.
+        last_digest_at=ledger.last_digest(recipient.recipient_id, "*")
+        if plan.priority in prefs.digest_priorities
+        else None,
     )
-    rendered, failure = _render(uow, trigger, plan, recipient)
+    rendered, failure = _render(uow, trigger, plan, recipient, known)
     customer_id = recipient.recipient_id if recipient.kind == "customer" else ""
     refs = {
         k: v for k, v in trigger.payload.items() if isinstance(v, str) and v and (k.endswith("_id") or k == "number")
     }
-    results: list[Notification] = []
+    planned: list[Notification] = []
     for channel in channels:
         address = reach(recipient, channel)
         n = Notification(
@@ -185,8 +203,8 @@ def plan_for(
             n = replace(n, status=SENT, reason="")
         else:
             n = replace(n, next_attempt_at=now)
-        results.append(record(uow, n, now))
-    return results
+        planned.append(n)
+    return record_all(uow, planned, now)
 
 
 def choose_channels(recipient: Recipient, prefs: policy.Preferences | None, plan: Plan) -> tuple[str, ...]:
@@ -202,26 +220,38 @@ def choose_channels(recipient: Recipient, prefs: policy.Preferences | None, plan
 
 def record(uow: UnitOfWork, n: Notification, now: datetime) -> Notification:
     """Put a notification in the ledger; one that is there already (a redelivered trigger) stays as it was."""
+    return record_all(uow, [n], now)[0]
+
+
+def record_all(uow: UnitOfWork, ns: list[Notification], now: datetime) -> list[Notification]:
+    """:func:`record` for several notifications, inserted in one statement."""
     ledger = Ledger(uow.session)
-    if not ledger.add(n, now):
-        existing = ledger.get(n.notification_id)
-        log.info("notification.duplicate", notification_id=n.notification_id, trigger=n.trigger_event_id)
-        return existing or n
-    if n.status == SENT and n.channel == "console":
-        Feed(uow.session).add(n, now)
-        signals.feed_grew(uow, n.recipient_id)
-    elif n.status == QUEUED and n.next_attempt_at is not None and n.next_attempt_at <= now:
-        signals.wake_deliverer(uow)
-    signals.status_changed(uow, n, n.status, now, reason=n.reason)
-    return replace(n, created_at=now, updated_at=now)
+    added = ledger.add_all(ns, now)
+    results: list[Notification] = []
+    for n in ns:
+        if n.notification_id not in added:
+            existing = ledger.get(n.notification_id)
+            log.info("notification.duplicate", notification_id=n.notification_id, trigger=n.trigger_event_id)
+            results.append(existing or n)
+            continue
+        if n.status == SENT and n.channel == "console":
+            Feed(uow.session).add(n, now)
+            signals.feed_grew(uow, n.recipient_id)
+        elif n.status == QUEUED and n.next_attempt_at is not None and n.next_attempt_at <= now:
+            signals.wake_deliverer(uow)
+        signals.status_changed(uow, n, n.status, now, reason=n.reason)
+        results.append(replace(n, created_at=now, updated_at=now))
+    return results
 
 
-def _render(uow: UnitOfWork, trigger: Trigger, plan: Plan, recipient: Recipient) -> tuple[texts.Rendered, str]:
+def _render(
+    uow: UnitOfWork, trigger: Trigger, plan: Plan, recipient: Recipient, known: dict[str, Recipient | None] | None
+) -> tuple[texts.Rendered, str]:
     """The message in the recipient's language, or an empty one and the reason it could not be rendered."""
     template = texts.choose(TemplateStore(uow.session).for_key(plan.template_key), plan.template_key, recipient.locale)
     if template is None:
         return texts.Rendered("", ""), f"no template for {plan.template_key!r} in {recipient.locale!r} or English"
-    customer = _customer(uow, trigger, recipient)
+    customer = _customer(uow, trigger, recipient, known)
     context = texts.context_for(
         plan.template_key,
         {**trigger.payload, **plan.extra},
@@ -241,10 +271,12 @@ def _render(uow: UnitOfWork, trigger: Trigger, plan: Plan, recipient: Recipient)
         return texts.Rendered("", ""), f"template {template.key}/{template.locale} did not render: {exc}"
 
 
-def _customer(uow: UnitOfWork, trigger: Trigger, recipient: Recipient) -> dict[str, str]:
+def _customer(
+    uow: UnitOfWork, trigger: Trigger, recipient: Recipient, known: dict[str, Recipient | None] | None
+) -> dict[str, str]:
     if recipient.kind == "customer":
         return {"id": recipient.recipient_id, "name": recipient.name}
     if not trigger.customer_id:
         return {"id": "", "name": ""}
-    known = RecipientStore(uow.session).get(trigger.customer_id)
-    return {"id": trigger.customer_id, "name": known.name if known is not None else ""}
+    found = _lookup(uow, trigger.customer_id, known)
+    return {"id": trigger.customer_id, "name": found.name if found is not None else ""}

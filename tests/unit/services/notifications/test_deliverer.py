@@ -5,6 +5,9 @@ held low-priority messages as one digest, and announces every status change."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 
 from services.notifications.config import NotificationsConfig
 from services.notifications.domain.preferences import Preferences
@@ -193,3 +196,63 @@ def test_low_priority_messages_wait_for_the_digest_and_go_out_as_one(runtime: Ru
     assert "Van inspection on Friday" in first.body
     assert "New boiler manual" in digest.body and "Canteen closed Monday" in digest.body
     assert {r.status for r in ledger(runtime.db, recipient_id="tom")} == {"sent"}
+
+
+def test_a_pass_writes_its_outcomes_together_and_one_by_one_when_that_fails(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put(runtime, tom(), Recipient("C-1001", kind="customer", name="Li Wei", emails=("li.wei@example.cn",),
+                                  phones=("+8613800138000",), consents=frozenset({"email", "sms"})))  # fmt: skip
+    clock, email, sms = Clock(), FakeChannel("email"), FakeChannel("sms")
+    _dispatch(runtime, clock)  # tom by email; the customer by SMS and email
+    deliverer = _deliverer(runtime, clock, email=email, sms=sms)
+    transactions: list[Any] = []  # the units of work outcomes were written in (kept, so none is mistaken for another)
+    write = Deliverer._write
+
+    def first_transaction_breaks(self: Deliverer, uow: Any, attempt: Any, now: datetime) -> None:
+        if not any(uow is seen for seen in transactions):
+            transactions.append(uow)
+            if len(transactions) == 1:
+                raise RuntimeError("the database went away mid-transaction")
+        write(self, uow, attempt, now)
+
+    monkeypatch.setattr(Deliverer, "_write", first_transaction_breaks)
+
+    assert deliverer.step() == 3
+    assert deliverer.step() == 0
+
+    # The shared transaction failed and rolled back; each outcome was then written in one of its own.
+    assert len(transactions) == 1 + 3
+    assert len(email.sent) == 2 and len(sms.sent) == 1
+    sent = {(r.channel, r.recipient_id, r.status, r.attempts) for r in ledger(runtime.db) if r.channel != "console"}
+    assert sent == {
+        ("email", "tom", "sent", 1),
+        ("email", "C-1001", "sent", 1),
+        ("sms", "C-1001", "sent", 1),
+    }
+    sent_events = [s for s in status_events(runtime.db) if s[2] == "sent" and s[0] != "console"]
+    assert sorted(sent_events) == [("email", "C-1001", "sent"), ("email", "tom", "sent"), ("sms", "C-1001", "sent")]
+
+
+def test_a_pass_on_several_threads_writes_one_transaction_per_thread(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put(runtime, tom(), Recipient("C-1001", kind="customer", name="Li Wei", emails=("li.wei@example.cn",),
+                                  phones=("+8613800138000",), consents=frozenset({"email", "sms"})))  # fmt: skip
+    clock, email, sms = Clock(), FakeChannel("email"), FakeChannel("sms")
+    _dispatch(runtime, clock)
+    deliverer = _deliverer(runtime, clock, email=email, sms=sms)
+    deliverer.threads = 2  # SQLite gets one thread; the dealing is what is tested here
+    shares: list[int] = []
+    record_all = Deliverer._record_all
+
+    def counted(self: Deliverer, attempts: list[Any]) -> None:
+        shares.append(len(attempts))
+        record_all(self, attempts)
+
+    monkeypatch.setattr(Deliverer, "_record_all", counted)
+
+    assert deliverer.step() == 3
+
+    assert sorted(shares) == [1, 2]
+    assert {r.status for r in ledger(runtime.db) if r.channel != "console"} == {"sent"}

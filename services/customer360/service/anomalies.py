@@ -33,13 +33,33 @@ def observe(
     if not observations:
         return
     store = ProfileStore(uow.session)
-    text = store.baselines_of(customer_id, lock=True)
+    # Optimistic first: identity resolution read the baselines with the profile; they are written back
+    # only if still the same (compare-and-set), else read again under a row lock and learnt again, so
+    # the outcome is that of applying the events one after another either way.
+    seen = store.remembered_baselines(customer_id)
+    if seen is not None:
+        text, findings = _learn(seen, observations)
+        if store.swap_baselines(customer_id, seen, text):
+            _record_all(uow, customer_id, findings)
+            return
+    current = store.baselines_of(customer_id, lock=True)
+    text, findings = _learn(current, observations)
+    if text != current:
+        store.set_baselines(customer_id, text)
+    _record_all(uow, customer_id, findings)
+
+
+def _learn(text: str, observations: list[detectors.Observation]) -> tuple[str, list[detectors.Finding]]:
+    """The baselines (as stored) after learning the observations, and what departed from them."""
     baselines = detectors.Baselines.from_json(text) if text else detectors.Baselines.empty()
     findings: list[detectors.Finding] = []
     for observation in observations:
         baselines, found = detectors.observe(baselines, observation, DETECTORS)
         findings.extend(found)
-    store.set_baselines(customer_id, baselines.to_json())
+    return baselines.to_json(), findings
+
+
+def _record_all(uow: UnitOfWork, customer_id: str, findings: list[detectors.Finding]) -> None:
     for finding in findings:
         _record(uow, customer_id, finding)
 

@@ -141,9 +141,10 @@ def emit_changed(uow: UnitOfWork, customer_id: str) -> None:
     details, held = profile.details, profile.identifiers
     if not profile.merged_into:
         group = group_of(uow, customer_id)
-        others = ProfileStore(uow.session).get_many(group[1:])
-        details = profiles.overlay(details, (o.details for o in others))
-        held = tuple(i for ids in IdentifierStore(uow.session).of(group).values() for i in ids)
+        if len(group) > 1:  # alone, the profile and its identifiers just read are the group's
+            others = ProfileStore(uow.session).get_many(group[1:])
+            details = profiles.overlay(details, (o.details for o in others))
+            held = tuple(i for ids in IdentifierStore(uow.session).of(group).values() for i in ids)
     c = details.consents
     uow.emit(
         CustomerProfileChanged(

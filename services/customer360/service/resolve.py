@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import structlog
 
+from services.customer360.domain import anomaly as detectors
 from services.customer360.domain import identity
 from services.customer360.domain.identity import Identifier
 from services.customer360.domain.profiles import Details, Profile
 from services.customer360.service import merging, profiles
-from services.customer360.store.erasures import ErasureStore
+from services.customer360.store import sightings
 from services.customer360.store.identifiers import IdentifierStore
 from services.customer360.store.profiles import ProfileStore
 from switchboard.db.uow import UnitOfWork
@@ -32,16 +33,25 @@ def resolve(
     not its group's root, so an unmerge takes it back along.
     """
     digests = [i.digest for i in found] + ([identity.customer_digest(customer_id)] if customer_id else [])
-    if ErasureStore(uow.session).any_erased(digests):
+    # One round trip for the tombstones, the identifiers' owners and whether the profile exists.
+    candidate = customer_id or identity.generated_id(found[0])
+    seen = sightings.sight(
+        uow.session,
+        digests=digests,
+        found=found,
+        candidates=[candidate],
+        with_baselines=event_type in detectors.OBSERVED_EVENT_TYPES,
+    )
+    if seen.erased:
         log.warning("event.dropped_erased", event_id=event_id, type=event_type)
         return None
-    owners = IdentifierStore(uow.session).owners(list(found))
+    owners = seen.owners
     if customer_id:
         target = customer_id
     else:
         known = [owners[i] for i in found if i in owners]
-        target = known[0] if known else identity.generated_id(found[0])
-    created = _ensure(uow, target, at)
+        target = known[0] if known else candidate
+    created = _ensure(uow, target, at, seen.merged_into, seen.baselines)
     added = [i for i in found if i not in owners]
     for identifier in added:
         IdentifierStore(uow.session).add(identifier, target, source=event_type, at=at)
@@ -54,12 +64,20 @@ def resolve(
     return target
 
 
-def _ensure(uow: UnitOfWork, customer_id: str, at: datetime) -> bool:
-    """Make a "known from events" profile unless one exists; True when made."""
+def _ensure(
+    uow: UnitOfWork, customer_id: str, at: datetime, existing: Mapping[str, str], baselines: Mapping[str, str]
+) -> bool:
+    """Make a "known from events" profile unless one exists; True when made. ``existing`` holds the
+    profiles already seen to exist (with their merge pointers and, when read, their anomaly baselines:
+    both remembered for the rest of the event)."""
     store = ProfileStore(uow.session)
-    if store.get(customer_id) is not None:
+    if customer_id in existing:
+        store.remember_merged_into(customer_id, existing[customer_id])
+        if customer_id in baselines:
+            store.remember_baselines(customer_id, baselines[customer_id])
         return False
     made = store.add(Profile(customer_id=customer_id, version=1, details=Details(), known_from_events=True), at=at)
     if made:
+        store.remember_baselines(customer_id, "")  # a new profile learns from nothing (the row is ours now)
         log.info("customer.known_from_event", customer_id=customer_id)
     return made

@@ -68,13 +68,27 @@ def details_of(values: dict[str, Any]) -> Details:
     return Details(**known)
 
 
+_POINTERS = "customer360.merged_into"
+"""session.info key: the merge pointers this unit of work has read or written, so that resolving an
+event's customer and then finding its group's root read the profile row once, not once per step."""
+
+
+_BASELINES = "customer360.baselines"
+"""session.info key: baselines read unlocked earlier in this unit of work, by customer id."""
+
+
+def _pointers(session: Session) -> dict[str, str]:
+    found: dict[str, str] = session.info.setdefault(_POINTERS, {})
+    return found
+
+
 class ProfileStore:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def add(self, profile: Profile, *, at: datetime) -> bool:
         """Store a new profile; False when the id exists (a concurrent event or call made it first)."""
-        return insert_new(
+        made = insert_new(
             self.session,
             profiles,
             {
@@ -93,6 +107,9 @@ class ProfileStore:
                 "updated_at": at,
             },
         )
+        if made:
+            _pointers(self.session)[profile.customer_id] = ""
+        return made
 
     def get(self, customer_id: str, *, lock: bool = False) -> Profile | None:
         query = select(profiles).where(profiles.c.customer_id == customer_id)
@@ -101,11 +118,22 @@ class ProfileStore:
 
     def merged_into(self, customer_id: str) -> str | None:
         """Whom the profile was merged into ("" when it stands alone), None when there is no such profile;
-        the pointer alone, not the details and baselines a whole row carries."""
+        the pointer alone, not the details and baselines a whole row carries. Read once per unit of work:
+        the pointer changes only through set_merged_into, which keeps the remembered one current."""
+        known = _pointers(self.session)
+        if customer_id in known:
+            return known[customer_id]
         found = self.session.execute(
             select(profiles.c.merged_into).where(profiles.c.customer_id == customer_id)
         ).first()
-        return None if found is None else str(found[0] or "")
+        if found is None:
+            return None
+        known[customer_id] = str(found[0] or "")
+        return known[customer_id]
+
+    def remember_merged_into(self, customer_id: str, merged_into: str) -> None:
+        """A pointer read in this unit of work by another statement (identity resolution's sighting)."""
+        _pointers(self.session)[customer_id] = merged_into
 
     def get_many(self, customer_ids: Iterable[str]) -> list[Profile]:
         ids = sorted(set(customer_ids))
@@ -146,6 +174,7 @@ class ProfileStore:
             .where(profiles.c.customer_id == customer_id)
             .values(merged_into=survivor_id, version=profiles.c.version + 1, updated_at=at)
         )
+        _pointers(self.session)[customer_id] = survivor_id or ""
 
     def members_of(self, survivor_ids: Sequence[str]) -> list[str]:
         """The profiles merged directly into any of these."""
@@ -186,7 +215,29 @@ class ProfileStore:
         return str(self.session.execute(query.with_for_update() if lock else query).scalar_one())
 
     def set_baselines(self, customer_id: str, text: str) -> None:
+        self.session.info.get(_BASELINES, {}).pop(customer_id, None)
         self.session.execute(update(profiles).where(profiles.c.customer_id == customer_id).values(baselines=text))
+
+    def remember_baselines(self, customer_id: str, text: str) -> None:
+        """The baselines as another statement of this unit of work read them (unlocked): see swap_baselines."""
+        self.session.info.setdefault(_BASELINES, {})[customer_id] = text
+
+    def remembered_baselines(self, customer_id: str) -> str | None:
+        """What remember_baselines kept (once: a second use reads the row again), None when nothing was."""
+        remembered: dict[str, str] = self.session.info.get(_BASELINES, {})
+        return remembered.pop(customer_id, None)
+
+    def swap_baselines(self, customer_id: str, expected: str, text: str) -> bool:
+        """Compare-and-set: write ``text`` if the stored baselines are still ``expected``; False when another
+        transaction changed them first (then read them with a lock and learn again). One statement where
+        a locked read and a write are two; it locks the row until commit, as the locked read would have."""
+        done = self.session.execute(
+            update(profiles)
+            .where(profiles.c.customer_id == customer_id, profiles.c.baselines == expected)
+            .values(baselines=text)
+            .returning(profiles.c.customer_id)
+        ).first()
+        return done is not None
 
     def count(self) -> int:
         return int(self.session.execute(select(func.count()).select_from(profiles)).scalar_one())

@@ -6,11 +6,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, delete, func, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Select,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from services.customer360.domain.value import Ledger
+from services.customer360.store.profiles import profiles
 from services.customer360.store.schema import insert_new, metadata
 from switchboard.db.types import UtcDateTime
 
@@ -63,6 +79,16 @@ class ValueStore:
         ).one()
         return Ledger(revenue_minor=int(row[0]), cost_minor=int(row[1])), int(row[2]), row[3]
 
+    def standing(
+        self, root_id: str, since: datetime, *, max_depth: int
+    ) -> tuple[Ledger, int, datetime | None, int | None]:
+        """ledger() over the root's whole merge group (the root, and every profile merged into it directly or
+        through another, at most ``max_depth`` levels down), plus the tier stored on the root (None when
+        there is no such profile): re-evaluating a tier is this one statement and the write of the result."""
+        row = self.session.execute(_standing(max_depth), {"root_id": root_id, "since": since}).one()
+        ledger = Ledger(revenue_minor=int(row[0]), cost_minor=int(row[1]))
+        return ledger, int(row[2]), row[3], None if row[4] is None else int(row[4])
+
     def of(self, customer_ids: Sequence[str]) -> list[ValueItem]:
         rows = self.session.execute(
             select(value_items)
@@ -73,3 +99,31 @@ class ValueStore:
 
     def remove_all(self, customer_id: str) -> None:
         self.session.execute(delete(value_items).where(value_items.c.customer_id == customer_id))
+
+
+@lru_cache(maxsize=4)
+def _standing(max_depth: int) -> Select[Any]:
+    """ValueStore.standing's statement, built once: the merge group as a recursive walk of merged_into."""
+    root_id = bindparam("root_id", type_=String)
+    group = (
+        select(profiles.c.customer_id, literal(0).label("depth"))
+        .where(profiles.c.customer_id == root_id)
+        .cte("merge_group", recursive=True)
+    )
+    group = group.union_all(
+        select(profiles.c.customer_id, group.c.depth + 1).where(
+            profiles.c.merged_into == group.c.customer_id, group.c.depth < max_depth
+        )
+    )
+    counted = value_items.c.counted.is_(True)
+    tier = select(profiles.c.tier).where(profiles.c.customer_id == root_id).scalar_subquery()
+    return select(
+        func.coalesce(func.sum(value_items.c.revenue_minor).filter(counted), 0),
+        func.coalesce(func.sum(value_items.c.cost_minor).filter(counted), 0),
+        func.count().filter(value_items.c.counted.is_(False)),
+        func.min(value_items.c.occurred_at).filter(counted),
+        tier,
+    ).where(
+        value_items.c.customer_id.in_(select(group.c.customer_id)),
+        value_items.c.occurred_at >= bindparam("since", type_=UtcDateTime),
+    )

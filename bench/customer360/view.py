@@ -1135,6 +1135,8 @@ class Ingest:
     applied_per_s: float  # first to last inbox claim
     drain_seconds: float  # first publish to the last event applied
     cpu: dict[str, float]
+    dead_letters: int = 0  # in customer360.dead-letter afterwards
+    first_reason: str = ""  # the reason the first of them gives
 
 
 def ingest(service: Service, url: str, args: argparse.Namespace, seeded: Seeded) -> Ingest:
@@ -1178,6 +1180,8 @@ def ingest(service: Service, url: str, args: argparse.Namespace, seeded: Seeded)
     assert row is not None
     count, first, final = int(row[0]), row[1], row[2]
     span = (final - first).total_seconds() if first and final else 0.0
+    dead = support.queue_depth(settings.broker_url, "customer360.dead-letter")
+    taken = support.get_message(settings.broker_url, "customer360.dead-letter") if dead else None
     return Ingest(
         events=args.burst,
         publish_per_s=args.burst / published,
@@ -1185,6 +1189,8 @@ def ingest(service: Service, url: str, args: argparse.Namespace, seeded: Seeded)
         applied_per_s=(count - 1) / span if span else 0.0,
         drain_seconds=drained,
         cpu=_cpu_shares(cpu_before, cpu_after, busy_before, busy_after, drained),
+        dead_letters=dead,
+        first_reason=str(taken.headers.get("x-switchboard-reason", "")) if taken else "",
     )
 
 
@@ -1275,7 +1281,9 @@ def table(results: list[Measured], seeded: Seeded, seen: Visibility | None, burs
     if burst is not None:
         lines.append(
             f"ingest: {burst.applied:,}/{burst.events:,} events applied at {burst.applied_per_s:.0f}/s "
-            f"(published at {burst.publish_per_s:.0f}/s; drained in {burst.drain_seconds:.1f}s)"
+            f"(published at {burst.publish_per_s:.0f}/s; drained in {burst.drain_seconds:.1f}s); "
+            f"{burst.dead_letters} dead-lettered"
+            + (f", the first because: {burst.first_reason}" if burst.dead_letters else "")
         )
         lines.append(f"  cpu (cores) during the burst: {burst.cpu}")
     return "\n".join(lines)

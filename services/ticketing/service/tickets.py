@@ -98,16 +98,23 @@ def get_ticket(uow: UnitOfWork, *, ticket_id: str = "", number: str = "") -> Tic
     return found
 
 
+class ErasedCustomer(FailedPrecondition):
+    """customer360 erased the customer at their request: no new ticket may name them."""
+
+    def __init__(self, customer_id: str, erased_at: datetime) -> None:
+        super().__init__(
+            f"customer {customer_id} was erased on {erased_at:%Y-%m-%d} at their request; "
+            "a new ticket needs a new customer record"
+        )
+
+
 def create_ticket(uow: UnitOfWork, new: NewTicket) -> Ticket:
     """Open a ticket, classified by the desk's triage rules, with its SLA clocks started."""
     now = utcnow()
-    customers = CustomerStore(uow.session)
-    if erased_at := customers.erased_at(new.customer_id):
-        raise FailedPrecondition(
-            f"customer {new.customer_id} was erased on {erased_at:%Y-%m-%d} at their request; "
-            "a new ticket needs a new customer record"
-        )
-    tier = customers.tier_of(new.customer_id)
+    standing = CustomerStore(uow.session).standing(new.customer_id)
+    if standing.erased_at:
+        raise ErasedCustomer(new.customer_id, standing.erased_at)
+    tier = standing.tier
     if new.parent_id:
         _open_parent(uow, new.parent_id)
     classified, rule = triage.classify(uow, new, tier=tier)
@@ -158,10 +165,10 @@ def open_ticket_for_anomaly(uow: UnitOfWork, event: Event) -> None:
 
 def _open_for_event(uow: UnitOfWork, event: Event, new: NewTicket) -> None:
     # A replayed or re-imported event about an erased customer must not bring them back; it is not an error.
-    if CustomerStore(uow.session).erased_at(new.customer_id):
+    try:
+        create_ticket(uow, new)
+    except ErasedCustomer:
         log.info("ticket.skipped_erased_customer", customer_id=new.customer_id, event_id=event.event_id)
-        return
-    create_ticket(uow, new)
 
 
 def save(

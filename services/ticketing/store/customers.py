@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Column, String, Table, select, update
@@ -9,6 +10,13 @@ from sqlalchemy.orm import Session
 
 from services.ticketing.store.schema import metadata
 from switchboard.db.types import UtcDateTime
+
+
+@dataclass(frozen=True)
+class Standing:
+    tier: str = ""
+    erased_at: datetime | None = None
+
 
 customers = Table(
     "customers",
@@ -24,10 +32,12 @@ class CustomerStore:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def tier_of(self, customer_id: str) -> str:
-        """The customer's tier, "" when customer360 has not announced one."""
-        tier = self.session.execute(select(customers.c.tier).where(customers.c.customer_id == customer_id)).scalar()
-        return tier or ""
+    def standing(self, customer_id: str) -> Standing:
+        """The tier customer360 last announced ("" when none) and when it erased the customer, in one read."""
+        row = self.session.execute(
+            select(customers.c.tier, customers.c.erased_at).where(customers.c.customer_id == customer_id)
+        ).first()
+        return Standing(tier=row.tier, erased_at=row.erased_at) if row else Standing()
 
     def set_tier(self, customer_id: str, tier: str, *, since: datetime) -> bool:
         """Record a tier unless a newer one is already known; True when it was recorded."""
@@ -43,11 +53,6 @@ class CustomerStore:
             update(customers).where(customers.c.customer_id == customer_id).values(tier=tier, tier_since=since)
         )
         return True
-
-    def erased_at(self, customer_id: str) -> datetime | None:
-        return self.session.execute(
-            select(customers.c.erased_at).where(customers.c.customer_id == customer_id)
-        ).scalar()
 
     def mark_erased(self, customer_id: str, *, at: datetime) -> None:
         """Remember the erasure (and forget the tier); repeating it keeps the first time."""

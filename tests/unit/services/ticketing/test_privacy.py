@@ -111,7 +111,7 @@ def test_erasing_twice_keeps_the_first_time(db: Database) -> None:
     _erase(db)
 
     with UnitOfWork(db) as uow:
-        assert CustomerStore(uow.session).erased_at("C-1001") == ERASED_AT
+        assert CustomerStore(uow.session).standing("C-1001").erased_at == ERASED_AT
 
 
 def _anomaly(**overrides: object) -> CustomerAnomalyDetected:

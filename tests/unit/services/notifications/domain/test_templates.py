@@ -91,7 +91,11 @@ def test_an_unknown_locale_and_an_empty_body_are_refused() -> None:
 
 
 def test_variables_set_inside_the_template_are_its_own() -> None:
-    check(Template("ticket.resolved", "en", "", "{% set n = number or ticket_id %}{{ n }}"))
+    template = Template("ticket.resolved", "en", "", "{% set n = number or ticket_id %}{{ n }}")
+
+    check(template)
+
+    assert render(template, {"number": "T-000042", "ticket_id": "t-1"}, time_zone="UTC").body == "T-000042"
 
 
 def test_every_default_template_passes_the_check_in_english_and_chinese() -> None:
